@@ -1,0 +1,1 @@
+//! Kernels, one module per operator family.
