@@ -1,6 +1,39 @@
 #!/usr/bin/env bash
-# The test command of README.md: Rust tests, then the oracle checks against the official TFLite
-# runtime (ai-edge-litert, pinned in tests/fixtures/requirements-oracle.txt).
+# The test command of README.md.
+#
+# 1. Rust: formatting, lints, and every test of the workspace (no Python needed: fixture models and
+#    their golden outputs are committed under tests/models/).
+# 2. The oracle: the official TFLite runtime (PyPI ai-edge-litert, pinned in
+#    tests/fixtures/requirements-oracle.txt) loads every segment tpupipe writes and must reproduce
+#    the full model's outputs bit for bit; synthetic models must load and run.
+#
+# Set TPUPIPE_SKIP_ORACLE=1 to run only the Rust part (e.g. offline).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo test"
 cargo test --workspace --all-targets
+echo "== cargo test --doc"
+cargo test --workspace --doc
+
+if [ "${TPUPIPE_SKIP_ORACLE:-0}" = 1 ]; then
+  echo "TPUPIPE_SKIP_ORACLE=1: skipping the ai-edge-litert oracle checks"
+  exit 0
+fi
+
+echo "== oracle: ai-edge-litert"
+venv=${TPUPIPE_VENV:-target/pyenv-oracle}
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install -q -r tests/fixtures/requirements-oracle.txt
+cargo build --release -p tpupipe-compiler --bin tpupipe
+export TPUPIPE_BIN="$PWD/target/release/tpupipe"
+for check in scripts/check_*.py; do
+  echo "== $check"
+  "$venv/bin/python" "$check"
+done
