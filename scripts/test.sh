@@ -33,6 +33,8 @@ fi
 "$venv/bin/pip" install -q -r tests/fixtures/requirements-oracle.txt
 cargo build --release -p tpupipe-compiler --bin tpupipe
 export TPUPIPE_BIN="$PWD/target/release/tpupipe"
+echo "== tests/fixtures/verify_goldens.py (committed goldens still match the oracle)"
+"$venv/bin/python" tests/fixtures/verify_goldens.py
 for check in scripts/check_*.py; do
   echo "== $check"
   "$venv/bin/python" "$check"
