@@ -7,4 +7,13 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod cost;
+pub mod graph;
 pub mod model_file;
+pub mod npz;
+pub mod plan_json;
+pub mod planner;
+pub mod segment;
+pub mod split;
+pub mod svg;
+pub mod synth;

@@ -1,15 +1,206 @@
-//! `tpupipe simulate` (placeholder until its issue lands).
+//! `tpupipe simulate MODEL --max-tpus K`: predicted throughput and latency for 1..K TPUs under
+//! every strategy (`profiled` only with `--profile`), as a table or JSON, plus an SVG chart of
+//! throughput against TPU count (default `<stem>_simulate.svg` in the current directory).
 
+use super::plan::{load_model, load_profile};
+use crate::cost::from_graph::GraphCost;
+use crate::cost::{Clock, CostModel, Interface};
+use crate::planner::context::PlanContext;
+use crate::planner::model_cost::ModelCost;
+use crate::planner::strategy::Strategy;
+use crate::planner::Cuts;
+use crate::svg::{LineChart, Series};
 use clap::Args;
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::PathBuf;
 
 /// Arguments of `tpupipe simulate`.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// The model file.
-    pub model: std::path::PathBuf,
+    /// The model file (`.tflite`).
+    pub model: PathBuf,
+    /// Simulate 1..=K TPUs.
+    #[arg(long)]
+    pub max_tpus: usize,
+    /// A profile of measured segment costs (enables the `profiled` strategy).
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
+    /// How the host reaches the TPUs.
+    #[arg(long, value_enum, default_value_t = Interface::Usb3)]
+    pub interface: Interface,
+    /// The TPU clock.
+    #[arg(long, value_enum, default_value_t = Clock::Max)]
+    pub clock: Clock,
+    /// Let balanced/profiled use fewer TPUs when more stages would be slower.
+    #[arg(long)]
+    pub allow_fewer: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Where to write the SVG chart (default `<stem>_simulate.svg` in the current directory).
+    #[arg(long)]
+    pub svg: Option<PathBuf>,
+}
+
+/// One (TPU count, strategy) point.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimulatePoint {
+    /// TPUs allowed.
+    pub tpus: usize,
+    /// TPUs used.
+    pub tpus_used: usize,
+    /// The strategy.
+    pub strategy: Strategy,
+    /// The cuts.
+    pub cuts: Vec<usize>,
+    /// Slowest stage plus host overhead, ms.
+    pub bottleneck_ms: f64,
+    /// End-to-end latency, ms.
+    pub latency_ms: f64,
+    /// Inferences per second.
+    pub throughput_per_s: f64,
+    /// Over one TPU.
+    pub speedup_vs_one_tpu: f64,
+    /// Over `params` with the same TPU count.
+    pub speedup_vs_params: f64,
+}
+
+/// `tpupipe simulate --json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimulateOutput {
+    /// The model's file name.
+    pub model: String,
+    /// SHA-256 of the model file.
+    pub model_sha256: String,
+    /// Operators.
+    pub op_count: usize,
+    /// The link assumed.
+    pub interface: Interface,
+    /// The clock assumed.
+    pub clock: Clock,
+    /// The whole model on one TPU, ms.
+    pub single_tpu_ms: f64,
+    /// Every point.
+    pub points: Vec<SimulatePoint>,
+    /// Where the chart was written.
+    pub svg: String,
 }
 
 /// Runs `tpupipe simulate`.
-pub fn run(_args: SimulateArgs) -> anyhow::Result<()> {
-    anyhow::bail!("'tpupipe simulate' is not available yet in this build")
+pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
+    let model = load_model(&args.model)?;
+    Cuts::check_segment_count(args.max_tpus, model.graph.len())?;
+    let profile = load_profile(args.profile.as_deref(), &model)?;
+    let strategies: Vec<Strategy> = Strategy::ALL
+        .into_iter()
+        .filter(|s| *s != Strategy::Profiled || profile.is_some())
+        .collect();
+    let source = GraphCost::new(&model.graph);
+    let cost = ModelCost::new(&source, CostModel::new(args.interface, args.clock));
+    let ctx = PlanContext::new(cost, Some(&model.graph), profile);
+    let mut points = Vec::new();
+    let mut single = 0.0;
+    for tpus in 1..=args.max_tpus {
+        for &strategy in &strategies {
+            let s = ctx.summary(strategy, tpus, args.allow_fewer)?;
+            single = s.single_tpu_ms;
+            points.push(SimulatePoint {
+                tpus,
+                tpus_used: s.tpus,
+                strategy,
+                cuts: s.plan.cuts.clone(),
+                bottleneck_ms: s.plan.pipeline.bottleneck_ms,
+                latency_ms: s.plan.pipeline.latency_ms,
+                throughput_per_s: s.plan.pipeline.throughput_per_s,
+                speedup_vs_one_tpu: s.speedup_vs_one_tpu,
+                speedup_vs_params: s.speedup_vs_params,
+            });
+        }
+    }
+    let svg_path = args
+        .svg
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}_simulate.svg", model.file.stem())));
+    let chart = LineChart {
+        title: format!(
+            "{}: predicted throughput ({}, {} clock)",
+            model.name,
+            args.interface.name(),
+            args.clock.name()
+        ),
+        x_label: "Edge TPUs".into(),
+        y_label: "inferences per second".into(),
+        series: strategies
+            .iter()
+            .map(|&st| Series {
+                name: st.name().to_string(),
+                points: points
+                    .iter()
+                    .filter(|p| p.strategy == st)
+                    .map(|p| (p.tpus as f64, p.throughput_per_s))
+                    .collect(),
+            })
+            .collect(),
+    };
+    std::fs::write(&svg_path, chart.render())
+        .map_err(|e| anyhow::anyhow!("cannot write chart {}: {e}", svg_path.display()))?;
+    let out = SimulateOutput {
+        model: model.name.clone(),
+        model_sha256: model.sha256.clone(),
+        op_count: model.graph.len(),
+        interface: args.interface,
+        clock: args.clock,
+        single_tpu_ms: single,
+        points,
+        svg: svg_path.display().to_string(),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        eprintln!("chart written to {}", svg_path.display());
+    } else {
+        print!("{}", table(&out));
+        println!("chart written to {}", svg_path.display());
+    }
+    Ok(())
+}
+
+fn table(out: &SimulateOutput) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{}: {} operators, one TPU {:.3} ms ({} link, {} clock)",
+        out.model,
+        out.op_count,
+        out.single_tpu_ms,
+        out.interface.name(),
+        out.clock.name()
+    );
+    let _ = writeln!(
+        s,
+        "{:>4}  {:<9}  {:>4}  {:>13}  {:>11}  {:>12}  {:>8}  {:>9}",
+        "TPUs",
+        "strategy",
+        "used",
+        "bottleneck ms",
+        "latency ms",
+        "throughput/s",
+        "vs 1 TPU",
+        "vs params"
+    );
+    for p in &out.points {
+        let _ = writeln!(
+            s,
+            "{:>4}  {:<9}  {:>4}  {:>13.3}  {:>11.3}  {:>12.1}  {:>7.2}x  {:>8.2}x",
+            p.tpus,
+            p.strategy.name(),
+            p.tpus_used,
+            p.bottleneck_ms,
+            p.latency_ms,
+            p.throughput_per_s,
+            p.speedup_vs_one_tpu,
+            p.speedup_vs_params
+        );
+    }
+    s
 }

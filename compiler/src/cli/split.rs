@@ -1,15 +1,136 @@
-//! `tpupipe split` (placeholder until its issue lands).
+//! `tpupipe split`: write each segment of a model as a standalone `.tflite`, plus a plan.
 
+use crate::model_file::ModelFile;
+use crate::plan_json::PlanJson;
+use crate::split::{split_to_dir, SplitRequest};
+use anyhow::{anyhow, bail};
 use clap::Args;
+use std::path::PathBuf;
+use tpupipe_runtime::ByteCount;
 
 /// Arguments of `tpupipe split`.
 #[derive(Debug, Args)]
 pub struct SplitArgs {
-    /// The model file.
-    pub model: std::path::PathBuf,
+    /// The model file (a full-integer quantized .tflite, not yet compiled for the Edge TPU).
+    pub model: PathBuf,
+    /// Number of segments, one per Edge TPU. Without --cuts, the cuts are the Edge TPU compiler's
+    /// equal-parameter split.
+    #[arg(long, short = 'n')]
+    pub tpus: Option<usize>,
+    /// Output directory (created if missing).
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+    /// Explicit cut positions, comma-separated and strictly increasing (e.g. 12,30,47). Cut c
+    /// splits before operator position c of the execution order (`tpupipe inspect` lists it).
+    #[arg(long)]
+    pub cuts: Option<String>,
+}
+
+/// Parses a `--cuts` list.
+fn parse_cuts(text: &str) -> anyhow::Result<Vec<usize>> {
+    let text = text.trim();
+    if text.is_empty() {
+        bail!("--cuts is empty: give comma-separated operator positions such as 12,30,47");
+    }
+    text.split(',')
+        .map(|p| {
+            let p = p.trim();
+            p.parse::<usize>().map_err(|_| {
+                anyhow::anyhow!(
+                    "--cuts: '{p}' is not an operator position (give comma-separated non-negative integers such as 12,30,47)"
+                )
+            })
+        })
+        .collect()
 }
 
 /// Runs `tpupipe split`.
-pub fn run(_args: SplitArgs) -> anyhow::Result<()> {
-    anyhow::bail!("'tpupipe split' is not available yet in this build")
+pub fn run(args: SplitArgs) -> anyhow::Result<()> {
+    let cuts = args.cuts.as_deref().map(parse_cuts).transpose()?;
+    if args.tpus.is_none() && cuts.is_none() {
+        bail!("give the number of segments with --tpus N (or the cut positions with --cuts)");
+    }
+    if args.tpus == Some(0) {
+        bail!("--tpus must be at least 1");
+    }
+    // Errors are flattened to their Display text, which already names their causes (printing
+    // the source chain as well would repeat them).
+    let model = ModelFile::open(&args.model).map_err(|e| anyhow!("{e}"))?;
+    let request = SplitRequest {
+        tpus: args.tpus,
+        cuts,
+        out_dir: args.out.clone(),
+    };
+    let outcome = split_to_dir(&model, &request)
+        .map_err(|e| anyhow!("cannot split {}: {e}", args.model.display()))?;
+    print!("{}", summary(&outcome.plan));
+    println!("plan: {}", outcome.plan_path.display());
+    Ok(())
+}
+
+/// MACs with a metric suffix (k, M, G).
+fn macs_text(macs: u64) -> String {
+    let m = macs as f64;
+    if m >= 1e9 {
+        format!("{:.2}G", m / 1e9)
+    } else if m >= 1e6 {
+        format!("{:.2}M", m / 1e6)
+    } else if m >= 1e3 {
+        format!("{:.2}k", m / 1e3)
+    } else {
+        macs.to_string()
+    }
+}
+
+/// The table printed after a split.
+pub fn summary(plan: &PlanJson) -> String {
+    let mut out = format!(
+        "split {} into {} segment{} (strategy {}, cuts {:?})\n",
+        plan.model,
+        plan.tpus,
+        if plan.tpus == 1 { "" } else { "s" },
+        plan.strategy,
+        plan.cuts
+    );
+    out.push_str(&format!(
+        "{:>3}  {:>9}  {:>4}  {:>10}  {:>9}  {:>10}  {:>10}  {}\n",
+        "seg", "positions", "ops", "params", "MACs", "in", "out", "file"
+    ));
+    for s in &plan.segments {
+        out.push_str(&format!(
+            "{:>3}  {:>9}  {:>4}  {:>10}  {:>9}  {:>10}  {:>10}  {}\n",
+            s.index,
+            format!("{}..{}", s.op_range[0], s.op_range[1]),
+            s.op_count,
+            ByteCount(s.param_bytes).to_string(),
+            macs_text(s.macs),
+            ByteCount(s.input_bytes).to_string(),
+            ByteCount(s.output_bytes).to_string(),
+            s.file
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_lists_parse_or_explain() {
+        assert_eq!(parse_cuts("3, 7,12").unwrap(), vec![3, 7, 12]);
+        let e = parse_cuts("3,x").unwrap_err().to_string();
+        assert!(e.contains("'x'"), "{e}");
+        assert!(parse_cuts("").is_err());
+        assert!(parse_cuts("3,,4").is_err());
+        assert!(parse_cuts("-1").is_err());
+    }
+
+    #[test]
+    fn macs_use_metric_suffixes() {
+        assert_eq!(macs_text(999), "999");
+        assert_eq!(macs_text(1_500), "1.50k");
+        assert_eq!(macs_text(2_000_000), "2.00M");
+        assert_eq!(macs_text(3_100_000_000), "3.10G");
+    }
 }

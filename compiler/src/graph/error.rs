@@ -51,6 +51,18 @@ pub enum GraphError {
         /// Its name in the file.
         name: String,
     },
+    /// The liveness table (tensors alive across every cut) would be unreasonably large; only a
+    /// pathological or hostile file gets here.
+    #[error(
+        "the graph is too large to analyse: its liveness table would hold {entries} entries \
+         (limit {limit}); many tensors are alive across many operators"
+    )]
+    TooLarge {
+        /// Entries the table would need.
+        entries: u64,
+        /// The limit, [`super::MAX_LIVE_ENTRIES`].
+        limit: u64,
+    },
     /// A model output is not produced by any operator.
     #[error("model output {tensor} ('{name}') is not produced by any operator")]
     OutputNotProduced {

@@ -11,7 +11,7 @@
 //!
 //! The result depends only on the list of source names, so it is deterministic.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Makes `source` names unique, following the rules in the module documentation.
 pub fn unique_names<'a>(source: impl IntoIterator<Item = &'a str>) -> Vec<String> {
@@ -23,6 +23,8 @@ pub fn unique_names<'a>(source: impl IntoIterator<Item = &'a str>) -> Vec<String
         .map(|n| n.to_string())
         .collect();
     let mut first_seen: HashSet<&str> = HashSet::new();
+    // Next suffix to try per base name, so that many repeats of one name stay linear.
+    let mut next_suffix: HashMap<String, u64> = HashMap::new();
     let mut out = Vec::with_capacity(source.len());
     for (id, &name) in source.iter().enumerate() {
         if !name.is_empty() && first_seen.insert(name) {
@@ -37,10 +39,14 @@ pub fn unique_names<'a>(source: impl IntoIterator<Item = &'a str>) -> Vec<String
         let chosen = if name.is_empty() && !taken.contains(&base) {
             base
         } else {
-            (1u64..)
-                .map(|k| format!("{base}_{k}"))
-                .find(|c| !taken.contains(c))
-                .expect("an unbounded counter always finds a free suffix")
+            let k = next_suffix.entry(base.clone()).or_insert(1);
+            loop {
+                let candidate = format!("{base}_{k}");
+                *k += 1;
+                if !taken.contains(&candidate) {
+                    break candidate;
+                }
+            }
         };
         taken.insert(chosen.clone());
         out.push(chosen);
@@ -73,5 +79,14 @@ mod tests {
         assert_eq!(unique_names(["a", "a", "a_1"]), ["a", "a_2", "a_1"]);
         // "tensor_1" is a real name of tensor 0, so unnamed tensor 1 becomes "tensor_1_1".
         assert_eq!(unique_names(["tensor_1", ""]), ["tensor_1", "tensor_1_1"]);
+    }
+
+    #[test]
+    fn many_repeats_stay_unique() {
+        let names = unique_names(std::iter::repeat("x").take(5000).chain(["x_3"]));
+        let set: std::collections::HashSet<&String> = names.iter().collect();
+        assert_eq!(set.len(), names.len());
+        assert_eq!(names[3], "x_4");
+        assert_eq!(names[5000], "x_3");
     }
 }

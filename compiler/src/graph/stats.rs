@@ -97,7 +97,9 @@ pub fn op_macs<'s>(op: &OperatorView<'_>, shape: impl Fn(TensorId) -> &'s [usize
         B::DEPTHWISE_CONV_2D => rank4(1).map_or(0, |f| out_elems.saturating_mul(product(&f[1..3]))),
         B::FULLY_CONNECTED => input(1)
             .and_then(|w| w.last().copied())
-            .map_or(0, |in_features| out_elems.saturating_mul(in_features as u64)),
+            .map_or(0, |in_features| {
+                out_elems.saturating_mul(in_features as u64)
+            }),
         B::TRANSPOSE_CONV => match (rank4(1), input(2)) {
             (Some(w), Some(x)) => elements(x).saturating_mul(product(&w[..3])),
             _ => 0,
@@ -110,12 +112,14 @@ pub fn op_macs<'s>(op: &OperatorView<'_>, shape: impl Fn(TensorId) -> &'s [usize
                 .raw()
                 .builtin_options_as_batch_mat_mul_options()
                 .is_some_and(|o| o.adj_x());
-            input(0)
-                .filter(|x| x.len() >= 2)
-                .map_or(0, |x| {
-                    let k = if adj_x { x[x.len() - 2] } else { x[x.len() - 1] };
-                    out_elems.saturating_mul(k as u64)
-                })
+            input(0).filter(|x| x.len() >= 2).map_or(0, |x| {
+                let k = if adj_x {
+                    x[x.len() - 2]
+                } else {
+                    x[x.len() - 1]
+                };
+                out_elems.saturating_mul(k as u64)
+            })
         }
         B::AVERAGE_POOL_2D | B::MAX_POOL_2D | B::L2_POOL_2D => op
             .raw()

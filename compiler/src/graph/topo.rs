@@ -30,10 +30,8 @@ pub fn order(preds: &[Vec<usize>]) -> Ordering {
             succs[a].push(b);
         }
     }
-    let mut ready: BinaryHeap<Reverse<usize>> = (0..n)
-        .filter(|&i| indegree[i] == 0)
-        .map(Reverse)
-        .collect();
+    let mut ready: BinaryHeap<Reverse<usize>> =
+        (0..n).filter(|&i| indegree[i] == 0).map(Reverse).collect();
     let mut out = Vec::with_capacity(n);
     while let Some(Reverse(a)) = ready.pop() {
         out.push(a);

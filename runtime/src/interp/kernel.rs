@@ -24,7 +24,11 @@ pub const TENSOR_ALIGN: usize = 64;
 /// A prepared operator, ready to run.
 pub trait Kernel: Send {
     /// Computes the outputs from the inputs. `inputs[k]` is `None` for an absent optional input.
-    fn eval(&mut self, inputs: &[Option<&[u8]>], outputs: &mut [&mut [u8]]) -> Result<(), EvalError>;
+    fn eval(
+        &mut self,
+        inputs: &[Option<&[u8]>],
+        outputs: &mut [&mut [u8]],
+    ) -> Result<(), EvalError>;
 }
 
 /// The signature of a kernel's prepare function.

@@ -25,6 +25,16 @@ pub const EDGETPU_CUSTOM_CODE: &str = "edgetpu-custom-op";
 /// Largest byte size tpupipe accepts for a single tensor (TFLite flatbuffers are limited to 2 GiB).
 pub const MAX_TENSOR_BYTES: u64 = 1 << 31;
 
+/// Joins the lines of a multi-line message (the flatbuffers verifier appends an indented trace)
+/// into one, so that errors print on a single line.
+fn one_line(msg: &str) -> String {
+    msg.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A verified TFLite model borrowed from a byte slice (for files, memory-map them).
 #[derive(Clone, Copy)]
 pub struct ModelView<'a> {
@@ -62,7 +72,7 @@ impl<'a> ModelView<'a> {
             ignore_missing_null_terminator: false,
         };
         let model = schema::root_as_model_with_opts(&opts, bytes)
-            .map_err(|e| ModelError::Verifier(e.to_string()))?;
+            .map_err(|e| ModelError::Verifier(one_line(&e.to_string())))?;
         let view = ModelView { bytes, model };
         validate::check_model(&view)?;
         Ok(view)
@@ -142,6 +152,16 @@ impl<'a> ModelView<'a> {
         (OpKind::from_code(&code), code.version())
     }
 
+    /// True when some tensor has a dynamic dimension (-1) in its shape signature.
+    pub fn has_dynamic_dims(&self) -> bool {
+        (0..self.subgraph_count()).any(|i| {
+            self.subgraph(SubgraphIndex(i as u32)).tensors().any(|t| {
+                t.shape_signature()
+                    .is_some_and(|s| s.iter().any(|&d| d < 0))
+            })
+        })
+    }
+
     /// True when the model contains ops compiled by edgetpu_compiler.
     pub fn is_edgetpu_compiled(&self) -> bool {
         (0..self.opcode_count())
@@ -149,6 +169,11 @@ impl<'a> ModelView<'a> {
     }
 
     /// Checks what splitting needs: not already compiled, one subgraph, static shapes.
+    ///
+    /// A dimension that is dynamic in the shape signature (-1) but has a positive declared size
+    /// (a Keras model converted without a fixed batch size declares batch 1) counts as static:
+    /// the segments are written with the declared size, which is also what TFLite allocates.
+    /// Only a dynamic dimension without a usable declared size is refused.
     pub fn ensure_splittable(&self) -> Result<(), ModelError> {
         if self.is_edgetpu_compiled() {
             return Err(ModelError::AlreadyCompiled(EDGETPU_CUSTOM_CODE.to_string()));
@@ -159,7 +184,10 @@ impl<'a> ModelView<'a> {
         let sg = self.main_subgraph();
         for t in sg.tensors() {
             if let Some(sig) = t.shape_signature() {
-                if sig.iter().any(|&d| d < 0) {
+                let shape = t.shape();
+                let unusable = sig.len() != shape.len()
+                    || sig.iter().zip(&shape).any(|(&s, &d)| s < 0 && d <= 0);
+                if unusable {
                     return Err(ModelError::DynamicShape {
                         tensor: t.id().0,
                         name: t.name().to_string(),

@@ -121,7 +121,12 @@ impl<'a> OperatorView<'a> {
     pub fn intermediates(&self) -> Vec<TensorId> {
         self.raw
             .intermediates()
-            .map(|v| v.iter().filter(|&i| i >= 0).map(|i| TensorId(i as u32)).collect())
+            .map(|v| {
+                v.iter()
+                    .filter(|&i| i >= 0)
+                    .map(|i| TensorId(i as u32))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }

@@ -13,7 +13,11 @@ pub struct SubgraphView<'a> {
 }
 
 impl<'a> SubgraphView<'a> {
-    pub(super) fn new(model: ModelView<'a>, index: SubgraphIndex, raw: schema::SubGraph<'a>) -> Self {
+    pub(super) fn new(
+        model: ModelView<'a>,
+        index: SubgraphIndex,
+        raw: schema::SubGraph<'a>,
+    ) -> Self {
         SubgraphView { model, index, raw }
     }
 

@@ -44,7 +44,10 @@ impl<'a> TensorView<'a> {
 
     /// The declared shape as `usize` dimensions.
     pub fn dims(&self) -> Vec<usize> {
-        self.shape().into_iter().map(|d| d.max(0) as usize).collect()
+        self.shape()
+            .into_iter()
+            .map(|d| d.max(0) as usize)
+            .collect()
     }
 
     /// The shape signature (with -1 for dynamic dimensions), when the file has one.

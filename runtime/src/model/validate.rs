@@ -51,9 +51,9 @@ pub(super) fn check_model(view: &ModelView<'_>) -> Result<(), ModelError> {
                 let elem = dtype.size_bytes().unwrap_or(1) as u64;
                 let mut bytes: u64 = elem;
                 for &d in &shape {
-                    bytes = bytes.checked_mul(d as u64).ok_or_else(|| {
-                        bad_shape("its byte size overflows 64 bits".to_string())
-                    })?;
+                    bytes = bytes
+                        .checked_mul(d as u64)
+                        .ok_or_else(|| bad_shape("its byte size overflows 64 bits".to_string()))?;
                 }
                 if bytes > MAX_TENSOR_BYTES {
                     return Err(bad_shape(format!(
@@ -103,10 +103,13 @@ pub(super) fn check_model(view: &ModelView<'_>) -> Result<(), ModelError> {
             }
         }
 
-        let check_list = |what: &str, list: Option<flatbuffers::Vector<'_, i32>>, allow_absent: bool| {
+        let check_list = |what: &str,
+                          list: Option<flatbuffers::Vector<'_, i32>>,
+                          allow_absent: bool| {
             if let Some(list) = list {
                 for (k, i) in list.iter().enumerate() {
-                    if (i < 0 && !(allow_absent && i == -1)) || (i >= 0 && i as usize >= n_tensors) {
+                    if (i < 0 && !(allow_absent && i == -1)) || (i >= 0 && i as usize >= n_tensors)
+                    {
                         return Err(out_of_range(
                             format!("subgraph {sg_index} {what} {k}: tensor"),
                             i as i64,

@@ -1,1 +1,33 @@
 //! Kernels, one module per operator family.
+
+pub mod activation;
+pub mod arg_max;
+pub mod binary;
+pub mod common;
+pub mod concat;
+pub mod conv;
+pub mod copy_plan;
+pub mod depthwise;
+pub mod fully_connected;
+pub mod gather;
+pub mod gemm;
+pub mod l2norm;
+pub mod lut;
+pub mod minmax;
+pub mod movement;
+pub mod pack;
+pub mod pad;
+pub mod pool;
+pub mod quantize;
+pub mod reduce;
+pub mod requant;
+pub mod reshape;
+pub mod resize;
+pub mod shape;
+pub mod slice;
+pub mod softmax;
+pub mod space_depth;
+pub mod split;
+pub mod strided_view;
+pub mod transpose;
+pub mod transpose_conv;

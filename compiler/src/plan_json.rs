@@ -1,0 +1,134 @@
+//! The plan file written next to the segments (`<stem>_plan.json`).
+//!
+//! Field names are stable: readers (the pipeline runtime, `scripts/check_split.py`) rely on them.
+//! Positions index the graph's execution order; a segment covers `op_range` = `[start, end)`.
+//! Tensors are named by the graph's unique names, which are also their names inside the segment
+//! files.
+//!
+//! Extending: add new figures as `Option` fields with
+//! `#[serde(default, skip_serializing_if = "Option::is_none")]`, so plans written without them
+//! stay readable and unchanged. [`PLAN_FORMAT`] changes only when an existing field changes
+//! meaning.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the plan format written in [`PlanJson::format`].
+pub const PLAN_FORMAT: u32 = 1;
+
+/// How the cuts were chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// The Edge TPU compiler's equal-parameter split ([`crate::planner::params`]).
+    Params,
+    /// Cuts given by the user.
+    Manual,
+}
+
+impl Strategy {
+    /// The name written in the plan (`params`, `manual`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Params => "params",
+            Strategy::Manual => "manual",
+        }
+    }
+}
+
+impl std::fmt::Display for Strategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The whole plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanJson {
+    /// Plan format version ([`PLAN_FORMAT`]).
+    pub format: u32,
+    /// The model's file name (no directory).
+    pub model: String,
+    /// SHA-256 of the model file, lowercase hex.
+    pub model_sha256: String,
+    /// Number of segments (one per TPU).
+    pub tpus: usize,
+    /// How the cuts were chosen.
+    pub strategy: Strategy,
+    /// The cut positions (`tpus - 1` of them, strictly increasing).
+    pub cuts: Vec<usize>,
+    /// Number of operators in the model.
+    pub op_count: usize,
+    /// The model's input tensor names, in model order.
+    pub model_inputs: Vec<String>,
+    /// The model's output tensor names, in model order.
+    pub model_outputs: Vec<String>,
+    /// The segments, in pipeline order.
+    pub segments: Vec<SegmentJson>,
+    /// Every tensor entering or leaving a segment: model inputs first, then segment outputs in
+    /// segment order.
+    pub routing: Vec<RouteJson>,
+}
+
+/// One segment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentJson {
+    /// Index in the pipeline, from 0.
+    pub index: usize,
+    /// The segment's file name, in the same directory as the plan.
+    pub file: String,
+    /// Positions `[start, end)` in the execution order.
+    pub op_range: [usize; 2],
+    /// Operator index (in the model file) at the first position.
+    pub first_op: u32,
+    /// Operator index (in the model file) at the last position.
+    pub last_op: u32,
+    /// Number of operators.
+    pub op_count: usize,
+    /// Input tensor names, in the order of the segment model's subgraph inputs.
+    pub inputs: Vec<String>,
+    /// Output tensor names, in the order of the segment model's subgraph outputs.
+    pub outputs: Vec<String>,
+    /// Parameter bytes: sum over the segment's operators of their constant inputs.
+    pub param_bytes: u64,
+    /// Multiply-accumulates.
+    pub macs: u64,
+    /// Bytes of the segment's inputs.
+    pub input_bytes: u64,
+    /// Bytes of the segment's outputs.
+    pub output_bytes: u64,
+    /// Size of the segment file in bytes.
+    pub file_bytes: u64,
+}
+
+/// One tensor crossing a segment boundary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteJson {
+    /// The tensor's name.
+    pub tensor: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// Its element type (`int8`, `float32`, ...).
+    pub dtype: String,
+    /// The segment producing it; `null` for a model input.
+    pub producer: Option<usize>,
+    /// The segments reading it, ascending.
+    pub consumers: Vec<usize>,
+    /// True when it is a model output.
+    pub model_output: bool,
+}
+
+impl PlanJson {
+    /// The plan as pretty-printed JSON with a trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("plan serializes");
+        s.push('\n');
+        s
+    }
+
+    /// Parses a plan.
+    pub fn from_json(text: &str) -> Result<PlanJson, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}

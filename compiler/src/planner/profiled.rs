@@ -1,0 +1,78 @@
+//! The `profiled` strategy's costs: the cost model, with every candidate segment the profile
+//! covers replaced by its measurement (latency), or re-predicted from the compiler's reported
+//! on-chip/off-chip bytes. Segments the profile lacks keep the model's prediction.
+
+use super::model_cost::ModelCost;
+use super::profile::ProfileIndex;
+use super::strategy::SegmentCostFn;
+use crate::cost::SegmentEstimate;
+use std::ops::Range;
+
+/// Where a segment's figure came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CostOrigin {
+    /// The cost model alone.
+    Model,
+    /// The cost model with the compiler's on-chip/off-chip bytes from the profile.
+    ProfileBytes,
+    /// A measured latency from the profile.
+    Measured,
+}
+
+/// Model costs overridden by a profile.
+pub struct ProfiledCost<'a> {
+    base: &'a ModelCost<'a>,
+    profile: &'a ProfileIndex,
+}
+
+impl<'a> ProfiledCost<'a> {
+    /// Combines a model and a validated profile.
+    pub fn new(base: &'a ModelCost<'a>, profile: &'a ProfileIndex) -> Self {
+        ProfiledCost { base, profile }
+    }
+
+    /// The estimate for positions `range` and where its total came from.
+    pub fn estimate(&self, range: Range<usize>) -> (SegmentEstimate, CostOrigin) {
+        let Some(entry) = self.profile.get(range.start, range.end) else {
+            return (self.base.estimate(range), CostOrigin::Model);
+        };
+        let (mut est, mut origin) = match (entry.on_chip_bytes, entry.off_chip_bytes) {
+            (Some(on), Some(off)) => (
+                self.base.estimate_with_placement(range, on, off),
+                CostOrigin::ProfileBytes,
+            ),
+            _ => (self.base.estimate(range), CostOrigin::Model),
+        };
+        if let Some(ms) = entry.latency_ms {
+            est.total_ms = ms;
+            origin = CostOrigin::Measured;
+        }
+        (est, origin)
+    }
+}
+
+impl SegmentCostFn for ProfiledCost<'_> {
+    fn len(&self) -> usize {
+        self.base.len()
+    }
+
+    fn stage_ms(&self, range: Range<usize>) -> f64 {
+        self.estimate(range).0.total_ms
+    }
+
+    fn cut_bytes(&self, cut: usize) -> u64 {
+        self.base.cut_bytes(cut)
+    }
+
+    fn row(&self, start: usize) -> Vec<f64> {
+        let mut row = self.base.row(start);
+        for (i, ms) in row.iter_mut().enumerate() {
+            let end = start + 1 + i;
+            if self.profile.get(start, end).is_some() {
+                *ms = self.stage_ms(start..end);
+            }
+        }
+        row
+    }
+}

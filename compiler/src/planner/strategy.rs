@@ -1,0 +1,128 @@
+//! What the search strategies optimise: a cost per candidate segment, and the objective of a
+//! whole plan.
+
+use crate::cost::pipeline::host_overhead_ms;
+use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
+use std::ops::Range;
+
+/// The cost of candidate segments, by position range. The planner only needs this, so tests
+/// can plan synthetic graphs; [`ModelCost`](super::model_cost::ModelCost) adapts a real model
+/// and the cost model, [`ProfiledCost`](super::profiled::ProfiledCost) adds measurements.
+pub trait SegmentCostFn {
+    /// Number of positions (operators).
+    fn len(&self) -> usize;
+
+    /// True without positions.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Predicted time of one TPU running positions `range` (non-empty), transfers included, ms.
+    fn stage_ms(&self, range: Range<usize>) -> f64;
+
+    /// Bytes live across cut `cut` (the tie-breaker: fewer bytes crossing cuts).
+    fn cut_bytes(&self, cut: usize) -> u64;
+
+    /// `stage_ms(start..end)` for every `end` in `start+1..=len`, in order. Implementations
+    /// may compute the row incrementally; the default calls [`SegmentCostFn::stage_ms`].
+    fn row(&self, start: usize) -> Vec<f64> {
+        (start + 1..=self.len())
+            .map(|end| self.stage_ms(start..end))
+            .collect()
+    }
+}
+
+/// How to choose the cuts.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// The Edge TPU compiler's equal-parameter split.
+    Params,
+    /// The exact optimum of the slowest stage under the cost model.
+    #[default]
+    Balanced,
+    /// Like `balanced`, with candidate costs taken from a profile where it has them.
+    Profiled,
+}
+
+impl Strategy {
+    /// The lower-case name used on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Params => "params",
+            Strategy::Balanced => "balanced",
+            Strategy::Profiled => "profiled",
+        }
+    }
+
+    /// All strategies.
+    pub const ALL: [Strategy; 3] = [Strategy::Params, Strategy::Balanced, Strategy::Profiled];
+}
+
+/// The figures a plan is judged by, compared lexicographically by [`Objective::compare`]: bottleneck, then latency, then
+/// bytes crossing cuts (then fewer segments, by the callers).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Objective {
+    /// Slowest stage plus host overhead, ms.
+    pub bottleneck_ms: f64,
+    /// Sum of all stages plus host overhead, ms.
+    pub latency_ms: f64,
+    /// Sum over cuts of the bytes live across them.
+    pub cut_bytes: u64,
+}
+
+/// Relative tolerance when comparing times: sums taken in different orders differ in the last
+/// bits, and such differences must not decide between plans.
+pub const TIME_TOLERANCE: f64 = 1e-9;
+
+/// Compares two times with [`TIME_TOLERANCE`].
+pub fn cmp_ms(a: f64, b: f64) -> Ordering {
+    let eps = TIME_TOLERANCE * a.abs().max(b.abs()).max(1.0);
+    if a < b - eps {
+        Ordering::Less
+    } else if a > b + eps {
+        Ordering::Greater
+    } else {
+        Ordering::Equal
+    }
+}
+
+impl Objective {
+    /// Evaluates `cuts` (strictly increasing, within `1..len`) on `cost`.
+    pub fn of(cost: &dyn SegmentCostFn, cuts: &[usize]) -> Objective {
+        let stages = stage_times(cost, cuts);
+        let host = host_overhead_ms(stages.len());
+        Objective {
+            bottleneck_ms: stages.iter().copied().fold(0.0, f64::max) + host,
+            latency_ms: stages.iter().map(|s| s + host).sum(),
+            cut_bytes: cuts.iter().map(|&c| cost.cut_bytes(c)).sum(),
+        }
+    }
+
+    /// Lexicographic comparison (bottleneck, latency, bytes), times with tolerance.
+    pub fn compare(&self, other: &Objective) -> Ordering {
+        cmp_ms(self.bottleneck_ms, other.bottleneck_ms)
+            .then(cmp_ms(self.latency_ms, other.latency_ms))
+            .then(self.cut_bytes.cmp(&other.cut_bytes))
+    }
+}
+
+/// The position ranges of the segments `cuts` makes of `len` positions.
+pub fn segment_ranges(cuts: &[usize], len: usize) -> Vec<Range<usize>> {
+    let mut bounds = Vec::with_capacity(cuts.len() + 2);
+    bounds.push(0);
+    bounds.extend_from_slice(cuts);
+    bounds.push(len);
+    bounds.windows(2).map(|w| w[0]..w[1]).collect()
+}
+
+/// Each segment's stage time.
+pub fn stage_times(cost: &dyn SegmentCostFn, cuts: &[usize]) -> Vec<f64> {
+    segment_ranges(cuts, cost.len())
+        .into_iter()
+        .map(|r| cost.stage_ms(r))
+        .collect()
+}

@@ -1,0 +1,222 @@
+//! `tpupipe plan` and `tpupipe simulate` end to end: JSON fields, tables, the SVG chart, and one
+//! clear error line for bad input.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn model(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/models")
+        .join(name)
+}
+
+fn tpupipe(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tpupipe"))
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn one_error_line(args: &[&str], needle: &str) {
+    let (ok, _, err) = tpupipe(args);
+    assert!(!ok, "{args:?} should fail");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{args:?}: expected one line, got {err:?}");
+    assert!(
+        lines[0].starts_with("error: ") && lines[0].contains(needle),
+        "{args:?}: {err:?}"
+    );
+}
+
+#[test]
+fn plan_json_has_segments_and_totals() {
+    let m = model("mobilenet_v2.tflite");
+    let m = m.to_str().unwrap();
+    let (ok, out, err) = tpupipe(&["plan", m, "--tpus", "3", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let segs = v["segments"].as_array().unwrap();
+    assert_eq!(segs.len(), 3);
+    let mut next = 0;
+    for s in segs {
+        for key in [
+            "param_bytes",
+            "on_chip_bytes",
+            "off_chip_bytes",
+            "macs",
+            "latency_ms",
+            "input_bytes",
+            "output_bytes",
+        ] {
+            assert!(s[key].is_number(), "segment lacks {key}: {s}");
+        }
+        assert_eq!(s["op_range"][0].as_u64().unwrap(), next);
+        next = s["op_range"][1].as_u64().unwrap();
+    }
+    assert_eq!(next, v["op_count"].as_u64().unwrap());
+    let bottleneck = v["bottleneck_ms"].as_f64().unwrap();
+    let max_stage = segs
+        .iter()
+        .map(|s| s["latency_ms"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    assert!(bottleneck >= max_stage);
+    assert!((v["throughput_per_s"].as_f64().unwrap() - 1000.0 / bottleneck).abs() < 1e-6);
+    assert!(v["latency_ms"].as_f64().unwrap() >= bottleneck);
+    assert!(v["speedup_vs_params"].as_f64().unwrap() >= 1.0 - 1e-9);
+    assert_eq!(v["strategy"], "balanced");
+
+    let (ok, table, _) = tpupipe(&[
+        "plan",
+        m,
+        "--tpus",
+        "2",
+        "--strategy",
+        "params",
+        "--interface",
+        "pcie",
+        "--clock",
+        "std",
+    ]);
+    assert!(ok);
+    assert!(
+        table.contains("strategy params") && table.contains("pcie") && table.contains("bottleneck")
+    );
+    assert_eq!(
+        table
+            .lines()
+            .filter(|l| l.trim_start().starts_with(char::is_numeric))
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn allow_fewer_can_drop_tpus() {
+    let m = model("fc_tanh.tflite");
+    let (ok, out, err) = tpupipe(&[
+        "plan",
+        m.to_str().unwrap(),
+        "--tpus",
+        "3",
+        "--allow-fewer",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["requested_tpus"], 3);
+    // A tiny model: extra stages only add overhead, so one TPU wins.
+    assert_eq!(v["tpus"], 1);
+}
+
+#[test]
+fn simulate_writes_a_chart_and_covers_every_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("chart.svg");
+    let m = model("conv_residual.tflite");
+    let (ok, out, err) = tpupipe(&[
+        "simulate",
+        m.to_str().unwrap(),
+        "--max-tpus",
+        "3",
+        "--json",
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let points = v["points"].as_array().unwrap();
+    assert_eq!(points.len(), 3 * 2, "params and balanced for 1..3");
+    for p in points {
+        assert!(p["throughput_per_s"].as_f64().unwrap() > 0.0);
+    }
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.starts_with("<svg") && text.contains("balanced"));
+    assert!(err.contains("chart.svg"));
+}
+
+#[test]
+fn bad_input_gives_one_clear_line() {
+    let m = model("mobilenet_v2.tflite");
+    let m = m.to_str().unwrap();
+    one_error_line(&["plan", m, "--tpus", "0"], "at least 1");
+    one_error_line(&["plan", m, "--tpus", "65"], "only 64 operators");
+    one_error_line(&["simulate", m, "--max-tpus", "0"], "at least 1");
+    one_error_line(
+        &["plan", m, "--tpus", "2", "--strategy", "profiled"],
+        "--profile",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{not json").unwrap();
+    one_error_line(
+        &["plan", m, "--tpus", "2", "--profile", bad.to_str().unwrap()],
+        "not valid profile JSON",
+    );
+    let other = dir.path().join("other.json");
+    std::fs::write(
+        &other,
+        r#"{"format":"tpupipe-profile","version":1,"model_sha256":"0123","segments":[]}"#,
+    )
+    .unwrap();
+    one_error_line(
+        &[
+            "plan",
+            m,
+            "--tpus",
+            "2",
+            "--strategy",
+            "profiled",
+            "--profile",
+            other.to_str().unwrap(),
+        ],
+        "another model",
+    );
+    one_error_line(
+        &["plan", "/nonexistent/model.tflite", "--tpus", "2"],
+        "cannot read",
+    );
+}
+
+#[test]
+fn profiled_plan_uses_a_matching_profile() {
+    let m = model("conv_small.tflite");
+    let bytes = std::fs::read(&m).unwrap();
+    let sha = tpupipe_compiler::planner::profile::sha256_hex(&bytes);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("profile.json");
+    std::fs::write(
+        &p,
+        format!(r#"{{"format":"tpupipe-profile","version":1,"model_sha256":"{sha}","segments":[{{"op_range":[0,1],"latency_ms":0.5}}]}}"#),
+    )
+    .unwrap();
+    let (ok, out, err) = tpupipe(&[
+        "plan",
+        m.to_str().unwrap(),
+        "--tpus",
+        "2",
+        "--strategy",
+        "profiled",
+        "--profile",
+        p.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["strategy"], "profiled");
+    let measured = v["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["cost_origin"] == "measured");
+    let first = &v["segments"][0];
+    assert_eq!(
+        measured,
+        first["op_range"][1] == 1,
+        "the measured segment is reported as such: {v}"
+    );
+}

@@ -1,0 +1,133 @@
+//! FULLY_CONNECTED for 8-bit inputs and weights (int8 per-tensor or per-channel weights, uint8
+//! asymmetric weights), with an optional `int32` bias and a fused activation.
+
+use super::common::{
+    bias_values, check_filter_zero_points, conv_multipliers, filter_scales, fused_range, load8,
+    to_i16, OutputStage, GEMM_ROUNDING, Q8,
+};
+use super::gemm::{self, Isa, PackedRhs};
+use crate::interp::error::{EvalError, LoadError};
+use crate::interp::kernel::{Kernel, PrepareCtx};
+use crate::schema::FullyConnectedOptionsWeightsFormat;
+
+/// Rows of the input processed per GEMM call.
+const ROW_BLOCK: usize = 32;
+
+struct FullyConnected {
+    rhs: PackedRhs,
+    stage: OutputStage,
+    in_signed: bool,
+    in_zp: i32,
+    batches: usize,
+    isa: Isa,
+    lhs: Vec<i16>,
+    acc: Vec<i32>,
+}
+
+/// Prepares FULLY_CONNECTED.
+pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
+    ctx.check_version(13)?;
+    let opts = ctx
+        .op
+        .raw()
+        .builtin_options_as_fully_connected_options()
+        .ok_or_else(|| ctx.invalid("missing FullyConnectedOptions"))?;
+    if opts.weights_format() != FullyConnectedOptionsWeightsFormat::DEFAULT {
+        return Err(ctx.unsupported("shuffled weights format is not supported"));
+    }
+    let input = ctx.input(0)?;
+    let filter = ctx.input(1)?;
+    let output = ctx.output(0)?;
+    let qin = Q8::of(ctx, input, "input")?;
+    let qout = Q8::of(ctx, output, "output")?;
+    if filter.dtype != qin.dtype() {
+        return Err(ctx.unsupported(format!(
+            "filter type {} with input type {} is not supported",
+            filter.dtype, input.dtype
+        )));
+    }
+    let wdata = filter
+        .data
+        .ok_or_else(|| ctx.unsupported("the filter must be a constant tensor"))?;
+    if filter.shape.len() != 2 {
+        return Err(ctx.invalid(format!("filter shape {:?} is not 2-D", filter.shape)));
+    }
+    let (n, k) = (filter.shape[0], filter.shape[1]);
+    if k == 0 || input.num_elements() % k != 0 {
+        return Err(ctx.invalid(format!(
+            "input of shape {:?} is not a whole number of rows of depth {k}",
+            input.shape
+        )));
+    }
+    if k > gemm::MAX_DEPTH {
+        return Err(ctx.unsupported(format!("depth {k} is too large")));
+    }
+    let batches = input.num_elements() / k;
+    if output.num_elements() != batches * n {
+        return Err(ctx.invalid(format!(
+            "output shape {:?} does not hold {batches} x {n} values",
+            output.shape
+        )));
+    }
+    let (scales, zps) = filter_scales(ctx, filter, 0, n)?;
+    check_filter_zero_points(ctx, filter, &zps)?;
+    let bias = bias_values(ctx, ctx.optional_input(2), n)?;
+    let (act_min, act_max) = fused_range(ctx, opts.fused_activation_function(), &qout)?;
+    let signed = qin.signed;
+    let rhs = PackedRhs::new(n, k, |c, d| {
+        (load8(signed, wdata[c * k + d]) - zps[c]) as i16
+    });
+    let block = ROW_BLOCK.min(batches.max(1));
+    Ok(Box::new(FullyConnected {
+        lhs: vec![0; block * rhs.k_padded()],
+        acc: vec![0; block * rhs.n_padded()],
+        rhs,
+        stage: OutputStage::new(
+            bias,
+            &conv_multipliers(qin.scale, &scales, qout.scale),
+            qout.zero_point,
+            act_min,
+            act_max,
+            GEMM_ROUNDING,
+        ),
+        in_signed: signed,
+        in_zp: qin.zero_point,
+        batches,
+        isa: gemm::detect(),
+    }))
+}
+
+impl Kernel for FullyConnected {
+    fn eval(
+        &mut self,
+        inputs: &[Option<&[u8]>],
+        outputs: &mut [&mut [u8]],
+    ) -> Result<(), EvalError> {
+        let input = inputs[0].ok_or_else(|| EvalError("missing input".into()))?;
+        let out = &mut *outputs[0];
+        let (k, kp, n, np) = (
+            self.rhs.k(),
+            self.rhs.k_padded(),
+            self.rhs.n(),
+            self.rhs.n_padded(),
+        );
+        let mut row = 0;
+        while row < self.batches {
+            let rows = ROW_BLOCK.min(self.batches - row);
+            for r in 0..rows {
+                let src = &input[(row + r) * k..(row + r + 1) * k];
+                let dst = &mut self.lhs[r * kp..r * kp + k];
+                to_i16(self.in_signed, self.in_zp, src, dst);
+            }
+            gemm::gemm(self.isa, &self.lhs, rows, &self.rhs, &mut self.acc);
+            for r in 0..rows {
+                self.stage.apply(
+                    &self.acc[r * np..r * np + n],
+                    &mut out[(row + r) * n..(row + r + 1) * n],
+                );
+            }
+            row += rows;
+        }
+        Ok(())
+    }
+}

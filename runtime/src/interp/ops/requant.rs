@@ -1,0 +1,171 @@
+//! Fixed-point requantization as TFLite's kernels do it. The basic pieces (quantized multipliers,
+//! the doubling high multiply, the rounding shift, TFLite's double-rounding multiplier) come from
+//! [`crate::interp::math`]; this module adds the variants the optimized kernels use and the
+//! fused-activation ranges.
+//!
+//! Rounding schemes found in LiteRT's builtin kernels (established against its outputs):
+//! - [`mul_double_rounding`]: gemmlowp's "saturating rounding doubling high multiply" followed by a
+//!   rounding right shift, ties away from zero (TFLite's scalar `MultiplyByQuantizedMultiplier`).
+//! - [`mul_double_rounding_upward`]: the same high multiply, then a right shift whose ties go
+//!   toward +infinity (the vectorized kernels: GEMM output stage, depthwise channel blocks).
+//! - [`mul_single_rounding`]: one 64-bit product and one rounding shift (ruy's reference), kept
+//!   for completeness; no kernel currently needs it.
+
+pub use crate::interp::math::fixedpoint::{
+    rdbpot as rounding_divide_by_pot, srdhm as sat_rounding_doubling_high_mul,
+};
+pub use crate::interp::math::multiplier::{
+    frexp, multiply_by_quantized_multiplier as mul_double_rounding,
+    multiply_by_quantized_multiplier_smaller_than_one_exp as mul_smaller_than_one,
+    quantize_multiplier, QuantizedMultiplier,
+};
+
+/// Which multiplier application a kernel uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rounding {
+    /// [`mul_double_rounding`].
+    Double,
+    /// [`mul_single_rounding`].
+    Single,
+    /// [`mul_double_rounding_upward`].
+    DoubleUpward,
+}
+
+impl Rounding {
+    /// Applies `m` to `x` with this rounding.
+    #[inline(always)]
+    pub fn apply(self, x: i32, m: QuantizedMultiplier) -> i32 {
+        match self {
+            Rounding::Double => mul_double_rounding(x, m),
+            Rounding::Single => mul_single_rounding(x, m),
+            Rounding::DoubleUpward => mul_double_rounding_upward(x, m),
+        }
+    }
+}
+
+/// The multiplier as TFLite's optimized (vectorized) kernels apply it: the doubling high
+/// multiply rounded as gemmlowp does, then a rounding right shift whose ties go toward
+/// +infinity (`(x + 2^(n-1)) >> n`, ARM's `SRSHL`). Used by the integer GEMM (convolution,
+/// fully connected) and by the vector blocks of depthwise convolution and requantization.
+#[inline(always)]
+pub fn mul_double_rounding_upward(x: i32, m: QuantizedMultiplier) -> i32 {
+    let left = m.shift.max(0);
+    let right = (-m.shift).max(0);
+    let high = sat_rounding_doubling_high_mul(
+        x.wrapping_mul(1i32.wrapping_shl(left as u32)),
+        m.multiplier,
+    );
+    if right == 0 {
+        high
+    } else {
+        ((high as i64 + (1i64 << (right - 1))) >> right) as i32
+    }
+}
+
+/// ruy's reference multiplier application (single rounding, ties toward +infinity).
+#[inline(always)]
+pub fn mul_single_rounding(x: i32, m: QuantizedMultiplier) -> i32 {
+    let total_shift = 31 - m.shift;
+    let prod = x as i64 * m.multiplier as i64;
+    if total_shift <= 0 {
+        return (prod << (-total_shift).min(63)) as i32;
+    }
+    let round = 1i64 << (total_shift - 1);
+    ((prod + round) >> total_shift.min(63)) as i32
+}
+
+/// The quantized clamp range of a fused activation for an output with `scale` and `zero_point`,
+/// intersected with `[qmin, qmax]` (TFLite's `CalculateActivationRangeQuantized`).
+pub fn activation_range(
+    act: crate::schema::ActivationFunctionType,
+    scale: f32,
+    zero_point: i32,
+    qmin: i32,
+    qmax: i32,
+) -> Option<(i32, i32)> {
+    use crate::schema::ActivationFunctionType as A;
+    let q = |f: f32| zero_point + (f / scale).round() as i32;
+    match act {
+        A::NONE => Some((qmin, qmax)),
+        A::RELU => Some((qmin.max(q(0.0)), qmax)),
+        A::RELU6 => Some((qmin.max(q(0.0)), qmax.min(q(6.0)))),
+        A::RELU_N1_TO_1 => Some((qmin.max(q(-1.0)), qmax.min(q(1.0)))),
+        _ => None,
+    }
+}
+
+/// The representable range of an 8-bit type.
+pub fn range_of(dtype: crate::dtype::ElementType) -> Option<(i32, i32)> {
+    use crate::dtype::ElementType as E;
+    match dtype {
+        E::I8 => Some((-128, 127)),
+        E::U8 => Some((0, 255)),
+        E::I16 => Some((-32768, 32767)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frexp_matches_definition() {
+        for &x in &[1.0, 0.75, 3.0e-5, 1234.5, 1e-310, 0.5] {
+            let (m, e) = frexp(x);
+            assert!((0.5..1.0).contains(&m), "{x}: {m}");
+            assert_eq!(m * 2f64.powi(e + 100) * 2f64.powi(-100), x);
+        }
+    }
+
+    #[test]
+    fn quantize_multiplier_round_trips() {
+        let q = quantize_multiplier(0.5);
+        assert_eq!(
+            q,
+            QuantizedMultiplier {
+                multiplier: 1 << 30,
+                shift: 0
+            }
+        );
+        let q = quantize_multiplier(0.0003);
+        let back = q.multiplier as f64 * 2f64.powi(q.shift - 31);
+        assert!((back - 0.0003).abs() < 1e-12);
+        // Mantissa rounding up to 2^31 renormalizes.
+        let q = quantize_multiplier(1.0 - 1e-12);
+        assert_eq!(
+            q,
+            QuantizedMultiplier {
+                multiplier: 1 << 30,
+                shift: 1
+            }
+        );
+        assert_eq!(quantize_multiplier(1e-12).multiplier, 0);
+    }
+
+    #[test]
+    fn rounding_divide_ties_away_from_zero() {
+        assert_eq!(rounding_divide_by_pot(5, 1), 3);
+        assert_eq!(rounding_divide_by_pot(-5, 1), -3);
+        assert_eq!(rounding_divide_by_pot(-6, 2), -2);
+        assert_eq!(rounding_divide_by_pot(6, 2), 2);
+        assert_eq!(rounding_divide_by_pot(7, 0), 7);
+    }
+
+    #[test]
+    fn single_and_double_rounding_differ_only_on_ties() {
+        let m = quantize_multiplier(0.25);
+        assert_eq!(mul_double_rounding(6, m), 2);
+        assert_eq!(mul_single_rounding(6, m), 2);
+        assert_eq!(mul_double_rounding(-6, m), -2);
+        assert_eq!(mul_single_rounding(-6, m), -1);
+        assert_eq!(sat_rounding_doubling_high_mul(i32::MIN, i32::MIN), i32::MAX);
+        // -21504 / 2^11 = -10.5: away from zero vs toward +infinity.
+        let m = QuantizedMultiplier {
+            multiplier: 1 << 30,
+            shift: -11,
+        };
+        assert_eq!(mul_double_rounding(-43008, m), -11);
+        assert_eq!(mul_double_rounding_upward(-43008, m), -10);
+    }
+}
