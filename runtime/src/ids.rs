@@ -120,7 +120,10 @@ mod tests {
     fn byte_count_display_switches_units() {
         assert_eq!(ByteCount(512).to_string(), "512B");
         assert_eq!(ByteCount(2048).to_string(), "2.00KiB");
-        assert_eq!(ByteCount(3 * 1024 * 1024 + 512 * 1024).to_string(), "3.50MiB");
+        assert_eq!(
+            ByteCount(3 * 1024 * 1024 + 512 * 1024).to_string(),
+            "3.50MiB"
+        );
     }
 
     #[test]

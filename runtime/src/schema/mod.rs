@@ -15,6 +15,7 @@
     mismatched_lifetime_syntaxes,
     rustdoc::all
 )]
+#[rustfmt::skip]
 mod tflite_generated;
 
 pub use tflite_generated::tflite::*;

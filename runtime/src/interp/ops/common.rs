@@ -386,6 +386,43 @@ pub fn has_avx2() -> bool {
     })
 }
 
+/// True when the kernels may use aarch64 NEON: the target is aarch64 (where NEON is always
+/// present) and [`PORTABLE_ENV`] is not set.
+#[inline(always)]
+pub fn has_neon() -> bool {
+    static NEON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *NEON.get_or_init(|| {
+        if std::env::var_os(PORTABLE_ENV).is_some() {
+            return false;
+        }
+        #[cfg(target_arch = "aarch64")]
+        {
+            std::arch::is_aarch64_feature_detected!("neon")
+        }
+        #[cfg(not(target_arch = "aarch64"))]
+        {
+            false
+        }
+    })
+}
+
+/// True when the kernels may use aarch64's dot-product extension (`SDOT`): [`has_neon`] and
+/// the CPU has it.
+#[inline(always)]
+pub fn has_dotprod() -> bool {
+    static DOT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *DOT.get_or_init(|| {
+        #[cfg(target_arch = "aarch64")]
+        {
+            has_neon() && std::arch::is_aarch64_feature_detected!("dotprod")
+        }
+        #[cfg(not(target_arch = "aarch64"))]
+        {
+            false
+        }
+    })
+}
+
 /// Defines `$name(args)` that runs `$inner(args)` compiled with AVX2 enabled when the CPU has it
 /// (so the compiler vectorizes the inlined loops with 256-bit registers), and as portable code
 /// otherwise. `$inner` must be `#[inline(always)]`.
@@ -482,7 +519,14 @@ impl OutputStage {
         } else {
             0
         };
-        #[cfg(not(target_arch = "x86_64"))]
+        #[cfg(target_arch = "aarch64")]
+        let done = if self.rounding != Rounding::Single && has_neon() {
+            // SAFETY: NEON is available; `split` is within every slice.
+            unsafe { stage_neon::apply(self, &acc[..split], &mut out[..split]) }
+        } else {
+            0
+        };
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
         let done = 0;
         apply_stage(self, &acc[..split], &mut out[..split], done, self.rounding);
         if split < n {
@@ -551,6 +595,63 @@ mod stage_avx2 {
             let dst = out.as_mut_ptr().add(c) as *mut i32;
             dst.write_unaligned(_mm256_extract_epi32::<0>(p8));
             dst.add(1).write_unaligned(_mm256_extract_epi32::<4>(p8));
+            c += 8;
+        }
+        n
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+mod stage_neon {
+    use super::{OutputStage, Rounding};
+    use std::arch::aarch64::*;
+
+    /// Requantizes whole groups of 8 channels; returns how many channels were done. Computes
+    /// exactly what `apply_stage_impl` does: `SQRDMULH` is the doubling high multiply with
+    /// gemmlowp's rounding, `SRSHL` by `-right` the upward-rounding shift, and ties away from
+    /// zero come from the same remainder / threshold comparison as the scalar code.
+    ///
+    /// # Safety
+    /// The CPU must support NEON; `acc` and `out` must have the same length, at most the
+    /// stage's channel count.
+    #[target_feature(enable = "neon")]
+    pub(super) unsafe fn apply(st: &OutputStage, acc: &[i32], out: &mut [u8]) -> usize {
+        let n = out.len() / 8 * 8;
+        let zp = vdupq_n_s32(st.out_zp);
+        let lo = vdupq_n_s32(st.act_min);
+        let hi = vdupq_n_s32(st.act_max);
+        let mut c = 0;
+        while c < n {
+            let mut q = [vdupq_n_s32(0); 2];
+            for (half, v) in q.iter_mut().enumerate() {
+                let i = c + 4 * half;
+                let x = vaddq_s32(
+                    vld1q_s32(acc.as_ptr().add(i)),
+                    vld1q_s32(st.bias.as_ptr().add(i)),
+                );
+                let x = vshlq_s32(x, vreinterpretq_s32_u32(vld1q_u32(st.left.as_ptr().add(i))));
+                let h = vqrdmulhq_s32(x, vld1q_s32(st.mult.as_ptr().add(i)));
+                let neg_right =
+                    vnegq_s32(vreinterpretq_s32_u32(vld1q_u32(st.right.as_ptr().add(i))));
+                let r = match st.rounding {
+                    Rounding::DoubleUpward => vrshlq_s32(h, neg_right),
+                    _ => {
+                        let mask = vld1q_s32(st.mask.as_ptr().add(i));
+                        let rem = vandq_s32(h, mask);
+                        let sign =
+                            vreinterpretq_s32_u32(vshrq_n_u32::<31>(vreinterpretq_u32_s32(h)));
+                        let th = vaddq_s32(vshrq_n_s32::<1>(mask), sign);
+                        // `vcgtq` gives -1 where the remainder is past the threshold.
+                        vsubq_s32(
+                            vshlq_s32(h, neg_right),
+                            vreinterpretq_s32_u32(vcgtq_s32(rem, th)),
+                        )
+                    }
+                };
+                *v = vminq_s32(vmaxq_s32(vaddq_s32(r, zp), lo), hi);
+            }
+            let p16 = vcombine_s16(vmovn_s32(q[0]), vmovn_s32(q[1]));
+            vst1_s8(out.as_mut_ptr().add(c) as *mut i8, vmovn_s16(p16));
             c += 8;
         }
         n

@@ -182,6 +182,14 @@ impl Kernel for Depthwise {
                 return Ok(());
             }
         }
+        #[cfg(target_arch = "aarch64")]
+        {
+            if super::common::has_neon() {
+                // SAFETY: NEON is available.
+                unsafe { accumulate_neon(self, out) };
+                return Ok(());
+            }
+        }
         accumulate(self, out);
         Ok(())
     }
@@ -327,6 +335,81 @@ unsafe fn row_blocks<const P: usize>(
             let dst = acc.add(ox * cout + blk * 16) as *mut __m256i;
             _mm256_storeu_si256(dst, _mm256_permute2x128_si256::<0x20>(lo, hi));
             _mm256_storeu_si256(dst.add(1), _mm256_permute2x128_si256::<0x31>(lo, hi));
+        }
+    }
+}
+
+/// The NEON path: like [`accumulate_avx2`], the sources of every tap of every pixel of one
+/// output row are looked up first; then, per block of 8 channels, every pixel multiplies each
+/// tap's 8 inputs with its 8 weights with `SMLAL` / `SMLAL2` into two accumulators; the
+/// remaining channels are summed in scalar code, and each pixel is requantized.
+///
+/// # Safety
+/// The CPU must support NEON.
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon")]
+unsafe fn accumulate_neon(k: &mut Depthwise, out: &mut [u8]) {
+    use std::arch::aarch64::*;
+    let w = k.win;
+    let cout = k.cout;
+    let blocks = cout / 8;
+    let taps = w.k_h * w.k_w;
+    let tp = taps.div_ceil(2) * 2;
+    let row_len = w.out_w * cout;
+    let mut o = 0;
+    for b in 0..w.batches {
+        for oy in 0..w.out_h {
+            for ox in 0..w.out_w {
+                let srcs = &mut k.tap_src[ox * tp..(ox + 1) * tp];
+                srcs.fill(usize::MAX);
+                for ky in 0..w.k_h {
+                    let Some(y) = w.in_y(oy, ky) else { continue };
+                    for kx in 0..w.k_w {
+                        if let Some(x) = w.in_x(ox, kx) {
+                            srcs[ky * w.k_w + kx] = ((b * w.in_h + y) * w.in_w + x) * cout;
+                        }
+                    }
+                }
+            }
+            let in16 = k.in16.as_ptr();
+            let weights = k.weights.as_ptr();
+            let acc = k.acc.as_mut_ptr();
+            for blk in 0..blocks {
+                for ox in 0..w.out_w {
+                    let mut lo = vdupq_n_s32(0);
+                    let mut hi = vdupq_n_s32(0);
+                    for (t, &off) in k.tap_src[ox * tp..ox * tp + taps].iter().enumerate() {
+                        if off == usize::MAX {
+                            continue;
+                        }
+                        let x = vld1q_s16(in16.add(off + blk * 8));
+                        let wt = vld1q_s16(weights.add(t * cout + blk * 8));
+                        lo = vmlal_s16(lo, vget_low_s16(x), vget_low_s16(wt));
+                        hi = vmlal_high_s16(hi, x, wt);
+                    }
+                    let dst = acc.add(ox * cout + blk * 8);
+                    vst1q_s32(dst, lo);
+                    vst1q_s32(dst.add(4), hi);
+                }
+            }
+            for ox in 0..w.out_w {
+                for c in blocks * 8..cout {
+                    let mut a = 0i32;
+                    for t in 0..taps {
+                        let off = k.tap_src[ox * tp + t];
+                        if off != usize::MAX {
+                            a += k.in16[off + c] as i32 * k.weights[t * cout + c] as i32;
+                        }
+                    }
+                    k.acc[ox * cout + c] = a;
+                }
+            }
+            for ox in 0..w.out_w {
+                let acc = &k.acc[ox * cout..(ox + 1) * cout];
+                k.stage
+                    .apply(acc, &mut out[o + ox * cout..o + (ox + 1) * cout]);
+            }
+            o += row_len;
         }
     }
 }

@@ -9,8 +9,12 @@
 //! columns are grouped by [`N_BLOCK`]; inside a group, for each pair of depths, the group's
 //! columns are stored as interleaved `(k, k + 1)` pairs, so that `vpmaddwd` of a broadcast lhs
 //! pair against one 256-bit load yields 8 columns' partial sums with no horizontal reduction.
-//! The inner loop runs on AVX2 when the CPU has it, and otherwise on portable code.
+//! The inner loop runs on AVX2 when an x86-64 CPU has it, on NEON on aarch64 (with `SDOT` on
+//! CPUs with the dot-product extension, using a second `i8` packing of the weights), and
+//! otherwise on portable code.
 
+#[cfg(target_arch = "aarch64")]
+mod neon;
 mod portable;
 #[cfg(target_arch = "x86_64")]
 mod x86;
@@ -37,6 +41,10 @@ pub struct PackedRhs {
     n_padded: usize,
     k: usize,
     k_padded: usize,
+    /// The weights packed for the dot-product path (only built when the CPU has it and every
+    /// weight fits in an `i8`).
+    #[cfg(target_arch = "aarch64")]
+    dot: Option<neon::DotRhs>,
 }
 
 impl PackedRhs {
@@ -51,13 +59,21 @@ impl PackedRhs {
                 data[Self::offset(k_padded, col, d)] = value(col, d);
             }
         }
-        PackedRhs {
+        #[cfg_attr(not(target_arch = "aarch64"), allow(unused_mut))]
+        let mut rhs = PackedRhs {
             data,
             n,
             n_padded,
             k,
             k_padded,
+            #[cfg(target_arch = "aarch64")]
+            dot: None,
+        };
+        #[cfg(target_arch = "aarch64")]
+        if super::common::has_dotprod() {
+            rhs.dot = neon::DotRhs::new(&rhs);
         }
+        rhs
     }
 
     /// Where element `(col, depth)` lives in the packed data.
@@ -101,16 +117,31 @@ pub enum Isa {
     Portable,
     /// x86-64 AVX2.
     Avx2,
+    /// aarch64 NEON (widening multiply-accumulate).
+    Neon,
+    /// aarch64 NEON with the dot-product extension (`SDOT`).
+    NeonDot,
+}
+
+impl Isa {
+    /// Whether this CPU (and [`super::common::PORTABLE_ENV`]) allows the inner loop.
+    pub fn available(self) -> bool {
+        match self {
+            Isa::Portable => true,
+            Isa::Avx2 => super::common::has_avx2(),
+            Isa::Neon => super::common::has_neon(),
+            Isa::NeonDot => super::common::has_dotprod(),
+        }
+    }
 }
 
 /// The best inner loop this CPU supports (portable when
 /// [`super::common::PORTABLE_ENV`] is set).
 pub fn detect() -> Isa {
-    if super::common::has_avx2() {
-        Isa::Avx2
-    } else {
-        Isa::Portable
-    }
+    [Isa::Avx2, Isa::NeonDot, Isa::Neon]
+        .into_iter()
+        .find(|isa| isa.available())
+        .unwrap_or(Isa::Portable)
 }
 
 /// `out[i * n_padded + j] = sum_k lhs[i * k_padded + k] * rhs[j][k]` for `m` rows. `lhs` holds
@@ -124,6 +155,17 @@ pub fn gemm(isa: Isa, lhs: &[i16], m: usize, rhs: &PackedRhs, out: &mut [i32]) {
             // SAFETY: `Isa::Avx2` is only produced by `detect` when the CPU supports AVX2; the
             // sizes were checked above.
             unsafe { x86::gemm_avx2(lhs, m, rhs, out) }
+        }
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon if super::common::has_neon() => {
+            // SAFETY: the CPU supports NEON (checked by the guard); the sizes were checked above.
+            unsafe { neon::gemm_neon(lhs, m, rhs, out) }
+        }
+        #[cfg(target_arch = "aarch64")]
+        Isa::NeonDot if super::common::has_dotprod() => {
+            // SAFETY: the CPU supports NEON and the dot-product extension (checked by the
+            // guard); the sizes were checked above.
+            unsafe { neon::gemm_dot(lhs, m, rhs, out) }
         }
         _ => portable::gemm(lhs, m, rhs, out),
     }
@@ -147,35 +189,109 @@ mod tests {
         out
     }
 
-    #[test]
-    fn all_isas_match_reference() {
-        let mut seed = 7u32;
-        let mut next = || {
-            seed = seed.wrapping_mul(1103515245).wrapping_add(12345);
-            ((seed >> 16) % 511) as i16 - 255
-        };
-        for &(m, n, k) in &[
-            (1, 1, 1),
-            (3, 5, 17),
-            (8, 4, 16),
-            (7, 9, 100),
-            (2, 33, 255),
-            (13, 40, 3),
-        ] {
-            let vals: Vec<i16> = (0..n * k).map(|_| next()).collect();
+    const ALL: [Isa; 4] = [Isa::Portable, Isa::Avx2, Isa::Neon, Isa::NeonDot];
+
+    /// Runs every available inner loop on random `m x n x k` products with lhs values from
+    /// `lhs_val` and weights from `rhs_val` and compares with [`reference`].
+    fn check_all(
+        shapes: &[(usize, usize, usize)],
+        mut lhs_val: impl FnMut() -> i16,
+        mut rhs_val: impl FnMut() -> i16,
+    ) {
+        assert!(detect().available());
+        for &(m, n, k) in shapes {
+            let vals: Vec<i16> = (0..n * k).map(|_| rhs_val()).collect();
             let rhs = PackedRhs::new(n, k, |c, d| vals[c * k + d]);
             let mut lhs = vec![0i16; m * rhs.k_padded()];
             for i in 0..m {
                 for d in 0..k {
-                    lhs[i * rhs.k_padded() + d] = next();
+                    lhs[i * rhs.k_padded() + d] = lhs_val();
                 }
             }
             let want = reference(&lhs, m, &rhs);
-            for isa in [Isa::Portable, detect()] {
+            for isa in ALL.into_iter().filter(|isa| isa.available()) {
                 let mut out = vec![0; m * rhs.n_padded()];
                 gemm(isa, &lhs, m, &rhs, &mut out);
                 assert_eq!(out, want, "{isa:?} m={m} n={n} k={k}");
             }
+        }
+    }
+
+    fn lcg(seed: u32, modulus: u32, offset: i16) -> impl FnMut() -> i16 {
+        let mut seed = seed;
+        move || {
+            seed = seed.wrapping_mul(1103515245).wrapping_add(12345);
+            ((seed >> 16) % modulus) as i16 - offset
+        }
+    }
+
+    const SHAPES: [(usize, usize, usize); 9] = [
+        (1, 1, 1),
+        (3, 5, 17),
+        (8, 4, 16),
+        (7, 9, 100),
+        (2, 33, 255),
+        (13, 40, 3),
+        (5, 16, 6),
+        (4, 17, 2),
+        (9, 31, 64),
+    ];
+
+    #[test]
+    fn all_isas_match_reference() {
+        // Weights in [-255, 255] (8-bit with a zero point): no i8 packing.
+        check_all(&SHAPES, lcg(7, 511, 255), lcg(8, 511, 255));
+    }
+
+    #[test]
+    fn all_isas_match_reference_with_i8_weights() {
+        // Symmetric int8 weights (the dot-product packing applies), lhs over the whole range.
+        check_all(&SHAPES, lcg(3, 511, 255), lcg(4, 256, 128));
+        // Extremes.
+        let mut flip = false;
+        check_all(
+            &SHAPES,
+            move || {
+                flip = !flip;
+                if flip {
+                    255
+                } else {
+                    -255
+                }
+            },
+            || -128,
+        );
+        check_all(&SHAPES, || 64, || 127);
+        check_all(&SHAPES, || -65, || -128);
+    }
+
+    #[test]
+    fn all_isas_match_reference_with_wide_lhs() {
+        // lhs values outside [-255, 255] make the dot-product path fall back.
+        check_all(&SHAPES[..4], lcg(5, 4001, 2000), lcg(6, 256, 128));
+    }
+
+    #[test]
+    fn detect_follows_the_cpu_and_the_portable_switch() {
+        let portable = std::env::var_os(super::super::common::PORTABLE_ENV).is_some();
+        let isa = detect();
+        eprintln!("gemm inner loop: {isa:?}");
+        if portable {
+            assert_eq!(isa, Isa::Portable);
+        }
+        #[cfg(target_arch = "aarch64")]
+        {
+            let dot = std::arch::is_aarch64_feature_detected!("dotprod");
+            let want = match (portable, dot) {
+                (true, _) => Isa::Portable,
+                (false, true) => Isa::NeonDot,
+                (false, false) => Isa::Neon,
+            };
+            assert_eq!(isa, want);
+        }
+        #[cfg(target_arch = "x86_64")]
+        if !portable && std::is_x86_feature_detected!("avx2") {
+            assert_eq!(isa, Isa::Avx2);
         }
     }
 }
