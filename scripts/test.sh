@@ -7,7 +7,9 @@
 #    tests/fixtures/requirements-oracle.txt) loads every segment tpupipe writes and must reproduce
 #    the full model's outputs bit for bit; synthetic models must load and run.
 #
-# Set TPUPIPE_SKIP_ORACLE=1 to run only the Rust part (e.g. offline).
+# 3. The runtime's tests for aarch64 under qemu (installs qemu-user and a cross linker with apt).
+#
+# Set TPUPIPE_SKIP_ORACLE=1 / TPUPIPE_SKIP_AARCH64=1 to leave those parts out (e.g. offline).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +21,14 @@ echo "== cargo test"
 cargo test --workspace --all-targets
 echo "== cargo test --doc"
 cargo test --workspace --doc
+
+# The aarch64 NEON / dot-product kernels, bit for bit under qemu (most Coral hosts are ARM boards).
+if [ "${TPUPIPE_SKIP_AARCH64:-0}" = 1 ]; then
+  echo "TPUPIPE_SKIP_AARCH64=1: skipping the aarch64 tests under qemu"
+else
+  echo "== aarch64 under qemu"
+  bash scripts/test-aarch64.sh
+fi
 
 if [ "${TPUPIPE_SKIP_ORACLE:-0}" = 1 ]; then
   echo "TPUPIPE_SKIP_ORACLE=1: skipping the ai-edge-litert oracle checks"
