@@ -3,6 +3,8 @@
 //! `cargo bench -p tpupipe-runtime --bench interp -- [MODEL.tflite] [RUNS]` (default: the
 //! MobileNetV2 fixture, 50 runs). Inputs are deterministic pseudo-random bytes. Prints the time
 //! per operator kind and a final `tpupipe_ms=<median>` line that `litert_compare.sh` parses.
+//! `TPUPIPE_INTERP_NO_AVX512=1` measures the AVX2 kernels on a CPU with AVX-512 VNNI,
+//! `TPUPIPE_INTERP_PORTABLE=1` the portable ones.
 
 use std::time::Instant;
 use tpupipe_runtime::interp::Interpreter;
@@ -77,6 +79,10 @@ fn main() {
     let mean = times.iter().sum::<f64>() / times.len() as f64;
     by_kind.sort_by(|a, b| b.1.total_cmp(&a.1));
     println!("model: {model}");
+    println!(
+        "gemm inner loop: {:?}",
+        tpupipe_runtime::interp::ops::gemm::detect()
+    );
     println!(
         "ops: {}, arena: {} bytes, constants: {} bytes, load: {load_ms:.1} ms",
         interp.op_count(),

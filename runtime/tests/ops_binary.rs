@@ -4,38 +4,11 @@
 
 mod common;
 
-use common::{check_model, models_dir, tflite_files, Outcome};
+use common::{assert_every_model_matches, models_dir};
 
 #[test]
 fn every_binary_op_model_matches_litert_bit_for_bit() {
-    let dir = models_dir().join("ops/binary");
-    let models = tflite_files(&dir);
-    assert!(
-        models.len() >= 200,
-        "expected the ops_binary fixtures in {}, found {} models",
-        dir.display(),
-        models.len()
-    );
-    let mut passed = Vec::new();
-    let mut failed = Vec::new();
-    for m in &models {
-        let name = m.file_stem().unwrap().to_string_lossy().to_string();
-        match check_model(m) {
-            Outcome::Pass => passed.push(name),
-            Outcome::Pending(why) | Outcome::Fail(why) => failed.push(format!("{name}: {why}")),
-        }
-    }
-    eprintln!(
-        "{} of {} binary op models match bit for bit",
-        passed.len(),
-        models.len()
-    );
-    assert!(
-        failed.is_empty(),
-        "{} binary op models differ from LiteRT:\n{}",
-        failed.len(),
-        failed.join("\n")
-    );
+    assert_every_model_matches("ops/binary", 200, "binary op");
 }
 
 mod refusals {

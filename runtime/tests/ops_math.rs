@@ -4,39 +4,12 @@
 
 mod common;
 
-use common::{check_model, models_dir, tflite_files, Outcome};
+use common::{assert_every_model_matches, models_dir};
 
 #[test]
 fn every_math_op_model_matches_litert_bit_for_bit() {
-    let dir = models_dir().join("ops/math");
-    let models = tflite_files(&dir);
-    assert!(
-        models.len() >= 100,
-        "expected the ops_math fixtures in {}, found {} models",
-        dir.display(),
-        models.len()
-    );
-    let mut passed = Vec::new();
-    let mut failed = Vec::new();
-    for m in &models {
-        let name = m.file_stem().unwrap().to_string_lossy().to_string();
-        match check_model(m) {
-            Outcome::Pass => passed.push(name),
-            // Every op in this directory is implemented: an unsupported op is a failure here.
-            Outcome::Pending(why) | Outcome::Fail(why) => failed.push(format!("{name}: {why}")),
-        }
-    }
-    eprintln!(
-        "{} of {} math op models match bit for bit",
-        passed.len(),
-        models.len()
-    );
-    assert!(
-        failed.is_empty(),
-        "{} math op models differ from LiteRT:\n{}",
-        failed.len(),
-        failed.join("\n")
-    );
+    // Every op in this directory is implemented: an unsupported op is a failure here.
+    assert_every_model_matches("ops/math", 100, "math op");
 }
 
 mod refusals {

@@ -7,40 +7,13 @@
 
 mod common;
 
-use common::{check_model, models_dir, tflite_files, Outcome};
+use common::{assert_every_model_matches, models_dir};
 use tpupipe_runtime::interp::{Interpreter, RunError};
 use tpupipe_runtime::ModelView;
 
 #[test]
 fn every_shape_op_model_matches_litert_bit_for_bit() {
-    let dir = models_dir().join("ops/shape");
-    let models = tflite_files(&dir);
-    assert!(
-        models.len() >= 60,
-        "expected the ops_shape fixtures in {}, found {} models",
-        dir.display(),
-        models.len()
-    );
-    let mut passed = Vec::new();
-    let mut failed = Vec::new();
-    for m in &models {
-        let name = m.file_stem().unwrap().to_string_lossy().to_string();
-        match check_model(m) {
-            Outcome::Pass => passed.push(name),
-            Outcome::Pending(why) | Outcome::Fail(why) => failed.push(format!("{name}: {why}")),
-        }
-    }
-    eprintln!(
-        "{} of {} shape op models match bit for bit",
-        passed.len(),
-        models.len()
-    );
-    assert!(
-        failed.is_empty(),
-        "{} shape op models differ from LiteRT:\n{}",
-        failed.len(),
-        failed.join("\n")
-    );
+    assert_every_model_matches("ops/shape", 60, "shape op");
 }
 
 fn load(name: &str) -> Vec<u8> {

@@ -38,6 +38,41 @@ pub fn tflite_files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// Runs every model in `models_dir()/subdir` (at least `min_models` of them) and panics listing
+/// each one that does not reproduce its goldens bit for bit. An unsupported op counts as a
+/// failure: every op in such a directory is expected to be implemented. `what` names the models
+/// in messages (e.g. "binary op").
+pub fn assert_every_model_matches(subdir: &str, min_models: usize, what: &str) {
+    let dir = models_dir().join(subdir);
+    let models = tflite_files(&dir);
+    assert!(
+        models.len() >= min_models,
+        "expected at least {min_models} {what} fixtures in {}, found {} models",
+        dir.display(),
+        models.len()
+    );
+    let mut passed = Vec::new();
+    let mut failed = Vec::new();
+    for m in &models {
+        let name = m.file_stem().unwrap().to_string_lossy().to_string();
+        match check_model(m) {
+            Outcome::Pass => passed.push(name),
+            Outcome::Pending(why) | Outcome::Fail(why) => failed.push(format!("{name}: {why}")),
+        }
+    }
+    eprintln!(
+        "{} of {} {what} models match bit for bit",
+        passed.len(),
+        models.len()
+    );
+    assert!(
+        failed.is_empty(),
+        "{} {what} models differ from LiteRT:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
+}
+
 fn sibling(model: &Path, suffix: &str) -> PathBuf {
     let stem = model.file_stem().unwrap().to_string_lossy().to_string();
     model.with_file_name(format!("{stem}.{suffix}.npz"))

@@ -7,7 +7,8 @@
 //! alpha. Note that TFLite computes the real multipliers of these ops in single precision
 //! (`input_scale / output_scale` on `float`s) before `QuantizeMultiplier`; so does this module.
 
-use super::lut::{quant8, table_for, unary_8bit, ByteTableKernel, Quant8};
+use super::checks::{first_output, quant8, unary_8bit, Quant8};
+use super::lut::{table_for, ByteTableKernel};
 use crate::dtype::ElementType;
 use crate::interp::error::{EvalError, LoadError};
 use crate::interp::kernel::{Kernel, PrepareCtx};
@@ -194,9 +195,7 @@ impl Kernel for PreluKernel {
         let (Some(Some(input)), Some(Some(alpha))) = (inputs.first(), inputs.get(1)) else {
             return Err(EvalError("PRELU needs an input and an alpha tensor".into()));
         };
-        let output = outputs
-            .first_mut()
-            .ok_or_else(|| EvalError("missing output tensor".into()))?;
+        let output = first_output(outputs)?;
         let n = self.broadcast.out_len();
         if input.len() != n || output.len() != n || alpha.len() != self.alpha_len {
             return Err(EvalError(format!(

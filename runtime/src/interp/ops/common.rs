@@ -366,6 +366,33 @@ mod tests {
 /// every SIMD path so the portable code is used (for testing it on x86 machines).
 pub const PORTABLE_ENV: &str = "TPUPIPE_INTERP_PORTABLE";
 
+/// Setting this environment variable (to anything) keeps the kernels off AVX-512 (they still
+/// use AVX2), to compare or test the AVX2 paths on CPUs that have AVX-512.
+pub const NO_AVX512_ENV: &str = "TPUPIPE_INTERP_NO_AVX512";
+
+/// True when the kernels may use AVX-512 with the VNNI extension (`vpdpbusd`): the CPU supports
+/// AVX2, AVX-512 F/VL and VNNI (F also means the OS saves the AVX-512 state), and neither
+/// [`PORTABLE_ENV`] nor [`NO_AVX512_ENV`] is set.
+#[inline(always)]
+pub fn has_avx512vnni() -> bool {
+    static VNNI: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *VNNI.get_or_init(|| {
+        if !has_avx2() || std::env::var_os(NO_AVX512_ENV).is_some() {
+            return false;
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512vl")
+                && std::is_x86_feature_detected!("avx512vnni")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    })
+}
+
 /// True when the kernels may use AVX2: the CPU supports it and [`PORTABLE_ENV`] is not set
 /// (both checked once, then a cached load).
 #[inline(always)]
@@ -507,6 +534,22 @@ impl OutputStage {
         }
     }
 
+    /// The per-channel parameters, for kernels that fuse the requantization into their own
+    /// loops: only when every channel rounds with [`Rounding::DoubleUpward`] (no scalar tail).
+    pub fn upward_params(&self) -> Option<UpwardParams<'_>> {
+        (self.rounding == Rounding::DoubleUpward && self.tail_from == usize::MAX).then_some(
+            UpwardParams {
+                bias: &self.bias,
+                mult: &self.mult,
+                left: &self.left,
+                right: &self.right,
+                out_zp: self.out_zp,
+                act_min: self.act_min,
+                act_max: self.act_max,
+            },
+        )
+    }
+
     /// Requantizes `acc[c]` (+ bias) for every channel into `out[c]`.
     #[inline]
     pub fn apply(&self, acc: &[i32], out: &mut [u8]) {
@@ -533,6 +576,28 @@ impl OutputStage {
             apply_stage(self, &acc[..n], &mut out[..n], split, Rounding::Double);
         }
     }
+}
+
+/// An [`OutputStage`]'s parameters when every channel rounds with [`Rounding::DoubleUpward`]:
+/// channel `c`'s output is `clamp(((acc + bias[c]) << left[c]) *h mult[c] >>u right[c] + out_zp,
+/// act_min, act_max)` where `*h` is the doubling high multiply and `>>u` the right shift whose
+/// ties go up.
+#[derive(Clone, Copy, Debug)]
+pub struct UpwardParams<'a> {
+    /// Per-channel bias added to the accumulator.
+    pub bias: &'a [i32],
+    /// Per-channel multiplier.
+    pub mult: &'a [i32],
+    /// Per-channel left shift (0..=31).
+    pub left: &'a [u32],
+    /// Per-channel right shift (0..=31).
+    pub right: &'a [u32],
+    /// Output zero point.
+    pub out_zp: i32,
+    /// Lowest output value.
+    pub act_min: i32,
+    /// Highest output value.
+    pub act_max: i32,
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -1,12 +1,16 @@
 //! CONV_2D on 8-bit tensors: im2col into zero-point-corrected `i16` rows, an integer GEMM against
 //! the packed filter, then per-channel requantization (as TFLite's optimized kernel, which
 //! multiplies through ruy: single rounding).
+//!
+//! When the GEMM has a fast `u8` path for the filter (x86-64 AVX-512 VNNI, `i8` weights), the
+//! im2col rows are the raw input bytes instead (shifted into `u8`, padding at the zero point) and
+//! the zero point is taken out inside the GEMM.
 
 use super::common::{
     bias_values, check_filter_zero_points, conv_multipliers, filter_scales, fused_range, load8,
     to_i16, OutputStage, Window, GEMM_ROUNDING, Q8,
 };
-use super::gemm::{self, Isa, PackedRhs};
+use super::gemm::{self, FusedU8, Isa, PackedRhs};
 use super::requant::Rounding;
 use crate::interp::error::{EvalError, LoadError};
 use crate::interp::kernel::{Kernel, PrepareCtx};
@@ -14,8 +18,14 @@ use crate::interp::kernel::{Kernel, PrepareCtx};
 /// Grouped convolutions run on TFLite's reference kernel, which rounds ties away from zero.
 const GROUPED_ROUNDING: Rounding = Rounding::Double;
 
-/// Output pixels processed per GEMM call.
+/// Output pixels processed per GEMM call on the `i16` path.
 const ROW_BLOCK: usize = 64;
+
+/// Bytes of `u8` im2col rows per GEMM call (kept in the L2 cache while every column group
+/// passes over them).
+const U8_LHS_BYTES: usize = 256 << 10;
+/// Bytes of `i32` accumulators per GEMM call on the `u8` path.
+const U8_ACC_BYTES: usize = 128 << 10;
 
 struct Conv {
     win: Window,
@@ -25,12 +35,24 @@ struct Conv {
     in_signed: bool,
     in_zp: i32,
     isa: Isa,
-    /// The whole input minus its zero point, as `i16`.
+    /// The whole input minus its zero point, as `i16` (`i16` path only).
     in16: Vec<i16>,
     /// True when each output pixel's im2col row is exactly one input pixel (1x1, stride 1, no
-    /// padding) and the depth needs no padding: the GEMM reads `in16` directly.
+    /// padding) and the depth needs no padding: the GEMM reads the input (`in16`, `in8` or the
+    /// raw bytes) directly.
     direct: bool,
     lhs: Vec<i16>,
+    /// `Some(offset)` on the `u8` path: input bytes are mapped to `u8` (signed ones flipped by
+    /// 128) and `offset` is the zero point in that mapping.
+    u8_offset: Option<u8>,
+    /// The signed input flipped into `u8` (`u8` path with signed input only).
+    in8: Vec<u8>,
+    lhs8: Vec<u8>,
+    /// The requantization fused into the `u8` GEMM, when it has a fast loop for it (then
+    /// `stage` and `acc` are unused).
+    fused: Option<FusedU8>,
+    /// Output pixels per GEMM call.
+    block: usize,
     acc: Vec<i32>,
 }
 
@@ -109,6 +131,16 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
         }
         (load8(signed, wdata[c * fk + tap * fcin + ci % fcin]) - zps[c]) as i16
     });
+    let isa = gemm::detect();
+    // The zero point mapped like the input bytes (in 0..=255 for valid 8-bit tensors; the
+    // `i16` path handles any other).
+    let mapped_zp = qin.zero_point + if signed { 128 } else { 0 };
+    let u8_offset = u8::try_from(mapped_zp).ok().filter(|_| rhs.fast_u8(isa));
+    let stride = if u8_offset.is_some() {
+        rhs.k_padded_u8()
+    } else {
+        rhs.k_padded()
+    };
     let direct = kh == 1
         && kw == 1
         && win.stride_h == 1
@@ -117,72 +149,187 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
         && win.pad_left == 0
         && win.out_h == win.in_h
         && win.out_w == win.in_w
-        && rhs.k_padded() == cin;
+        && stride == cin;
     let rows = win.batches * win.out_h * win.out_w;
-    let block = ROW_BLOCK.min(rows.max(1));
+    let in_elems = input.num_elements();
+    let stage = OutputStage::new(
+        bias,
+        &conv_multipliers(qin.scale, &scales, qout.scale),
+        qout.zero_point,
+        act_min,
+        act_max,
+        if groups == 1 {
+            GEMM_ROUNDING
+        } else {
+            GROUPED_ROUNDING
+        },
+    );
+    let fused = u8_offset.and_then(|offset| {
+        stage
+            .upward_params()
+            .and_then(|params| rhs.fuse_u8(isa, offset, &params))
+    });
+    // On the `u8` path, as many rows as keep the im2col block (and the accumulators, when not
+    // fused) in the L2 cache, a multiple of the GEMM's row tiles (6 or 8 rows).
+    let block = match (u8_offset, &fused) {
+        (Some(_), Some(_)) => (U8_LHS_BYTES / stride).max(24).next_multiple_of(24),
+        (Some(_), None) => (U8_LHS_BYTES / stride)
+            .min(U8_ACC_BYTES / (4 * rhs.n_padded()))
+            .max(24)
+            .next_multiple_of(24),
+        (None, _) => ROW_BLOCK,
+    }
+    .min(rows.max(1));
     Ok(Box::new(Conv {
         win,
         cin,
-        lhs: if direct {
+        lhs: if direct || u8_offset.is_some() {
             Vec::new()
         } else {
-            vec![0; block * rhs.k_padded()]
+            vec![0; block * stride]
         },
-        acc: vec![0; block * rhs.n_padded()],
+        lhs8: if direct || u8_offset.is_none() {
+            Vec::new()
+        } else {
+            vec![0; block * stride]
+        },
+        in8: if u8_offset.is_some() && signed {
+            vec![0; in_elems]
+        } else {
+            Vec::new()
+        },
+        in16: if u8_offset.is_some() {
+            Vec::new()
+        } else {
+            vec![0; in_elems]
+        },
+        u8_offset,
+        block,
+        acc: if fused.is_some() {
+            Vec::new()
+        } else {
+            vec![0; block * rhs.n_padded()]
+        },
+        fused,
         rhs,
-        stage: OutputStage::new(
-            bias,
-            &conv_multipliers(qin.scale, &scales, qout.scale),
-            qout.zero_point,
-            act_min,
-            act_max,
-            if groups == 1 {
-                GEMM_ROUNDING
-            } else {
-                GROUPED_ROUNDING
-            },
-        ),
+        stage,
         in_signed: signed,
         in_zp: qin.zero_point,
-        isa: gemm::detect(),
-        in16: vec![0; input.num_elements()],
+        isa,
         direct,
     }))
 }
 
+/// Writes the im2col row of output pixel `p` (in batch-major order) of the `cin`-channel input
+/// `src` into `row`, with `pad` outside the input.
+fn im2col_row<T: Copy>(w: &Window, cin: usize, src: &[T], pad: T, p: usize, row: &mut [T]) {
+    let ox = p % w.out_w;
+    let oy = (p / w.out_w) % w.out_h;
+    let b = p / (w.out_w * w.out_h);
+    let mut at = 0;
+    let run = w.k_w * cin;
+    for ky in 0..w.k_h {
+        let y = w.in_y(oy, ky);
+        // With no horizontal dilation, a filter row fully inside the input is one contiguous
+        // run of the input row.
+        if let (Some(y), Some(x0), Some(_), 1) = (y, w.in_x(ox, 0), w.in_x(ox, w.k_w - 1), w.dil_w)
+        {
+            let at_src = ((b * w.in_h + y) * w.in_w + x0) * cin;
+            row[at..at + run].copy_from_slice(&src[at_src..at_src + run]);
+            at += run;
+            continue;
+        }
+        for kx in 0..w.k_w {
+            let dst = &mut row[at..at + cin];
+            match (y, w.in_x(ox, kx)) {
+                (Some(y), Some(x)) => {
+                    let at_src = ((b * w.in_h + y) * w.in_w + x) * cin;
+                    dst.copy_from_slice(&src[at_src..at_src + cin]);
+                }
+                _ => dst.fill(pad),
+            }
+            at += cin;
+        }
+    }
+}
+
 impl Conv {
-    /// Writes the im2col row of output pixel `p` (in batch-major order) into `row`.
-    fn im2col_row(&self, p: usize, row: &mut [i16]) {
-        let w = &self.win;
-        let cin = self.cin;
-        let ox = p % w.out_w;
-        let oy = (p / w.out_w) % w.out_h;
-        let b = p / (w.out_w * w.out_h);
-        let mut at = 0;
-        let run = w.k_w * cin;
-        for ky in 0..w.k_h {
-            let y = w.in_y(oy, ky);
-            // With no horizontal dilation, a filter row fully inside the input is one
-            // contiguous run of the input row.
-            if let (Some(y), Some(x0), Some(_), 1) =
-                (y, w.in_x(ox, 0), w.in_x(ox, w.k_w - 1), w.dil_w)
-            {
-                let src = ((b * w.in_h + y) * w.in_w + x0) * cin;
-                row[at..at + run].copy_from_slice(&self.in16[src..src + run]);
-                at += run;
+    /// The `i16` path: im2col of zero-point-corrected values, [`gemm::gemm`].
+    fn eval_i16(&mut self, input: &[u8], out: &mut [u8]) {
+        to_i16(self.in_signed, self.in_zp, input, &mut self.in16);
+        let (k, kp, n, np) = (
+            self.rhs.k(),
+            self.rhs.k_padded(),
+            self.rhs.n(),
+            self.rhs.n_padded(),
+        );
+        let total = self.win.batches * self.win.out_h * self.win.out_w;
+        let mut p = 0;
+        while p < total {
+            let rows = self.block.min(total - p);
+            let a: &[i16] = if self.direct {
+                &self.in16[p * kp..(p + rows) * kp]
+            } else {
+                for r in 0..rows {
+                    let row = &mut self.lhs[r * kp..r * kp + k];
+                    im2col_row(&self.win, self.cin, &self.in16, 0, p + r, row);
+                }
+                &self.lhs
+            };
+            gemm::gemm(self.isa, a, rows, &self.rhs, &mut self.acc);
+            for r in 0..rows {
+                self.stage.apply(
+                    &self.acc[r * np..r * np + n],
+                    &mut out[(p + r) * n..(p + r + 1) * n],
+                );
+            }
+            p += rows;
+        }
+    }
+
+    /// The `u8` path: im2col of raw bytes, [`gemm::gemm_u8`].
+    fn eval_u8(&mut self, input: &[u8], out: &mut [u8], offset: u8) {
+        if self.rhs.n() == 0 {
+            return;
+        }
+        let src: &[u8] = if self.in_signed {
+            for (d, &s) in self.in8.iter_mut().zip(input) {
+                *d = s ^ 0x80;
+            }
+            &self.in8
+        } else {
+            input
+        };
+        let (k, kp, n, np) = (
+            self.rhs.k(),
+            self.rhs.k_padded_u8(),
+            self.rhs.n(),
+            self.rhs.n_padded(),
+        );
+        let total = self.win.batches * self.win.out_h * self.win.out_w;
+        let mut p = 0;
+        while p < total {
+            let rows = self.block.min(total - p);
+            let a: &[u8] = if self.direct {
+                &src[p * kp..(p + rows) * kp]
+            } else {
+                for r in 0..rows {
+                    let row = &mut self.lhs8[r * kp..r * kp + k];
+                    im2col_row(&self.win, self.cin, src, offset, p + r, row);
+                }
+                &self.lhs8
+            };
+            let out = &mut out[p * n..(p + rows) * n];
+            if let Some(fused) = &self.fused {
+                gemm::gemm_u8_requant(self.isa, a, rows, &self.rhs, fused, out);
+                p += rows;
                 continue;
             }
-            for kx in 0..w.k_w {
-                let dst = &mut row[at..at + cin];
-                match (y, w.in_x(ox, kx)) {
-                    (Some(y), Some(x)) => {
-                        let src = ((b * w.in_h + y) * w.in_w + x) * cin;
-                        dst.copy_from_slice(&self.in16[src..src + cin]);
-                    }
-                    _ => dst.fill(0),
-                }
-                at += cin;
+            gemm::gemm_u8(self.isa, a, rows, offset, &self.rhs, &mut self.acc);
+            for (r, o) in out.chunks_exact_mut(n).enumerate() {
+                self.stage.apply(&self.acc[r * np..r * np + n], o);
             }
+            p += rows;
         }
     }
 }
@@ -195,32 +342,10 @@ impl Kernel for Conv {
     ) -> Result<(), EvalError> {
         let input = inputs[0].ok_or_else(|| EvalError("missing input".into()))?;
         let out = &mut *outputs[0];
-        to_i16(self.in_signed, self.in_zp, input, &mut self.in16);
-        let (kp, n, np) = (self.rhs.k_padded(), self.rhs.n(), self.rhs.n_padded());
-        let total = self.win.batches * self.win.out_h * self.win.out_w;
-        let mut lhs = std::mem::take(&mut self.lhs);
-        let mut p = 0;
-        while p < total {
-            let rows = ROW_BLOCK.min(total - p);
-            let a: &[i16] = if self.direct {
-                &self.in16[p * kp..(p + rows) * kp]
-            } else {
-                for r in 0..rows {
-                    let k = self.rhs.k();
-                    self.im2col_row(p + r, &mut lhs[r * kp..r * kp + k]);
-                }
-                &lhs
-            };
-            gemm::gemm(self.isa, a, rows, &self.rhs, &mut self.acc);
-            for r in 0..rows {
-                self.stage.apply(
-                    &self.acc[r * np..r * np + n],
-                    &mut out[(p + r) * n..(p + r + 1) * n],
-                );
-            }
-            p += rows;
+        match self.u8_offset {
+            Some(offset) => self.eval_u8(input, out, offset),
+            None => self.eval_i16(input, out),
         }
-        self.lhs = lhs;
         Ok(())
     }
 }

@@ -1,11 +1,14 @@
 //! FULLY_CONNECTED for 8-bit inputs and weights (int8 per-tensor or per-channel weights, uint8
 //! asymmetric weights), with an optional `int32` bias and a fused activation.
+//!
+//! As in [`super::conv`], weights that fit in `i8` take the GEMM's fast `u8` path when the CPU
+//! has one (raw input bytes, the zero point taken out inside the GEMM, requantization fused).
 
 use super::common::{
     bias_values, check_filter_zero_points, conv_multipliers, filter_scales, fused_range, load8,
     to_i16, OutputStage, GEMM_ROUNDING, Q8,
 };
-use super::gemm::{self, Isa, PackedRhs};
+use super::gemm::{self, FusedU8, Isa, PackedRhs};
 use crate::interp::error::{EvalError, LoadError};
 use crate::interp::kernel::{Kernel, PrepareCtx};
 use crate::schema::FullyConnectedOptionsWeightsFormat;
@@ -22,6 +25,10 @@ struct FullyConnected {
     isa: Isa,
     lhs: Vec<i16>,
     acc: Vec<i32>,
+    /// The fast `u8` path: the requantization fused into the GEMM, and the input rows mapped
+    /// to `u8` (signed bytes flipped by 128).
+    fused: Option<FusedU8>,
+    lhs8: Vec<u8>,
 }
 
 /// Prepares FULLY_CONNECTED.
@@ -78,22 +85,41 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
         (load8(signed, wdata[c * k + d]) - zps[c]) as i16
     });
     let block = ROW_BLOCK.min(batches.max(1));
-    Ok(Box::new(FullyConnected {
-        lhs: vec![0; block * rhs.k_padded()],
-        acc: vec![0; block * rhs.n_padded()],
-        rhs,
-        stage: OutputStage::new(
-            bias,
-            &conv_multipliers(qin.scale, &scales, qout.scale),
-            qout.zero_point,
-            act_min,
-            act_max,
-            GEMM_ROUNDING,
+    let stage = OutputStage::new(
+        bias,
+        &conv_multipliers(qin.scale, &scales, qout.scale),
+        qout.zero_point,
+        act_min,
+        act_max,
+        GEMM_ROUNDING,
+    );
+    let isa = gemm::detect();
+    // The zero point mapped like the input bytes (in 0..=255 for valid 8-bit tensors).
+    let mapped_zp = qin.zero_point + if signed { 128 } else { 0 };
+    let fused = u8::try_from(mapped_zp).ok().and_then(|offset| {
+        stage
+            .upward_params()
+            .and_then(|params| rhs.fuse_u8(isa, offset, &params))
+    });
+    let (lhs, acc, lhs8) = match fused {
+        Some(_) => (Vec::new(), Vec::new(), vec![0; block * rhs.k_padded_u8()]),
+        None => (
+            vec![0; block * rhs.k_padded()],
+            vec![0; block * rhs.n_padded()],
+            Vec::new(),
         ),
+    };
+    Ok(Box::new(FullyConnected {
+        lhs,
+        acc,
+        lhs8,
+        fused,
+        rhs,
+        stage,
         in_signed: signed,
         in_zp: qin.zero_point,
         batches,
-        isa: gemm::detect(),
+        isa,
     }))
 }
 
@@ -112,6 +138,23 @@ impl Kernel for FullyConnected {
             self.rhs.n_padded(),
         );
         let mut row = 0;
+        if let Some(fused) = &self.fused {
+            let k4 = self.rhs.k_padded_u8();
+            let flip = if self.in_signed { 0x80 } else { 0 };
+            while row < self.batches {
+                let rows = ROW_BLOCK.min(self.batches - row);
+                for r in 0..rows {
+                    let src = &input[(row + r) * k..(row + r + 1) * k];
+                    for (d, &s) in self.lhs8[r * k4..r * k4 + k].iter_mut().zip(src) {
+                        *d = s ^ flip;
+                    }
+                }
+                let out = &mut out[row * n..(row + rows) * n];
+                gemm::gemm_u8_requant(self.isa, &self.lhs8, rows, &self.rhs, fused, out);
+                row += rows;
+            }
+            return Ok(());
+        }
         while row < self.batches {
             let rows = ROW_BLOCK.min(self.batches - row);
             for r in 0..rows {

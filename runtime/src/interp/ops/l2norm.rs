@@ -7,7 +7,7 @@
 //! shift folded in), uint8 follows `optimized_ops::L2Normalization`
 //! (`MultiplyByQuantizedMultiplierSmallerThanOneExp` of `128 * diff`).
 
-use super::lut::quant8;
+use super::checks::{for_each_row, single_io, unary_8bit};
 use crate::dtype::ElementType;
 use crate::interp::error::{EvalError, LoadError};
 use crate::interp::kernel::{Kernel, PrepareCtx};
@@ -62,39 +62,15 @@ impl Kernel for L2NormKernel {
         inputs: &[Option<&[u8]>],
         outputs: &mut [&mut [u8]],
     ) -> Result<(), EvalError> {
-        let input = inputs
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| EvalError("missing input tensor".into()))?;
-        let output = outputs
-            .first_mut()
-            .ok_or_else(|| EvalError("missing output tensor".into()))?;
-        let n = self.rows * self.depth;
-        if input.len() != n || output.len() != n {
-            return Err(EvalError(format!(
-                "expected {n} input and output bytes, got {} and {}",
-                input.len(),
-                output.len()
-            )));
-        }
-        if self.depth == 0 {
-            return Ok(());
-        }
-        for (i, o) in input
-            .chunks_exact(self.depth)
-            .zip(output.chunks_exact_mut(self.depth))
-        {
-            self.row(i, o);
-        }
-        Ok(())
+        let (input, output) = single_io(inputs, outputs)?;
+        for_each_row(input, output, self.rows, self.depth, |i, o| self.row(i, o))
     }
 }
 
 /// Prepares L2_NORMALIZATION (int8/uint8, no fused activation).
 pub fn prepare_l2norm(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
     ctx.check_version(2)?;
-    let (qin, qout, _) = super::lut::unary_8bit(ctx)?;
+    let (qin, qout, _) = unary_8bit(ctx)?;
     let input = ctx.input(0)?;
     if input.shape.is_empty() {
         return Err(ctx.invalid("input must have at least one dimension"));
@@ -114,8 +90,6 @@ pub fn prepare_l2norm(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError
             qout.dtype, qout.scale, qout.zero_point
         )));
     }
-    // Check the output tensor's quantization through the common helper too.
-    let _ = quant8(ctx, ctx.output(0)?)?;
     let depth = *input.shape.last().expect("rank checked above");
     let rows = input.num_elements().checked_div(depth).unwrap_or(0);
     Ok(Box::new(L2NormKernel {

@@ -8,6 +8,7 @@
 //! of one input byte too, so its kernel evaluates TFLite's exact integer formula once per possible
 //! input value at prepare time and runs as a [`ByteTableKernel`].
 
+use super::checks::{same_len, single_io, unary_8bit, Quant8};
 use crate::dtype::ElementType;
 use crate::interp::error::{EvalError, LoadError};
 use crate::interp::kernel::{Kernel, PrepareCtx};
@@ -32,104 +33,13 @@ impl Kernel for ByteTableKernel {
         inputs: &[Option<&[u8]>],
         outputs: &mut [&mut [u8]],
     ) -> Result<(), EvalError> {
-        let input = inputs
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| EvalError("missing input tensor".into()))?;
-        let output = outputs
-            .first_mut()
-            .ok_or_else(|| EvalError("missing output tensor".into()))?;
-        if input.len() != self.len || output.len() != self.len {
-            return Err(EvalError(format!(
-                "expected {} input and output bytes, got {} and {}",
-                self.len,
-                input.len(),
-                output.len()
-            )));
-        }
+        let (input, output) = single_io(inputs, outputs)?;
+        same_len(input, output, self.len)?;
         for (o, &i) in output.iter_mut().zip(input.iter()) {
             *o = self.table[i as usize];
         }
         Ok(())
     }
-}
-
-/// The quantization of an 8-bit tensor: its type, scale and zero point.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Quant8 {
-    /// `I8` or `U8`.
-    pub dtype: ElementType,
-    /// The per-tensor scale.
-    pub scale: f32,
-    /// The zero point.
-    pub zero_point: i32,
-}
-
-/// Checks a unary op: one input, one output, same 8-bit type, same element count, per-tensor
-/// quantization on both. Returns the input and output quantization and the element count.
-pub fn unary_8bit(ctx: &PrepareCtx<'_>) -> Result<(Quant8, Quant8, usize), LoadError> {
-    let input = ctx.input(0)?;
-    let output = ctx.output(0)?;
-    if ctx.inputs.len() != 1 || ctx.outputs.len() != 1 {
-        return Err(ctx.invalid(format!(
-            "expected 1 input and 1 output, found {} and {}",
-            ctx.inputs.len(),
-            ctx.outputs.len()
-        )));
-    }
-    if !input.dtype.is_8bit() {
-        return Err(ctx.unsupported(format!(
-            "input type {} is not supported (only int8 and uint8)",
-            input.dtype
-        )));
-    }
-    if output.dtype != input.dtype {
-        return Err(ctx.invalid(format!(
-            "output type {} differs from input type {}",
-            output.dtype, input.dtype
-        )));
-    }
-    if input.shape != output.shape {
-        return Err(ctx.invalid(format!(
-            "output shape {:?} differs from input shape {:?}",
-            output.shape, input.shape
-        )));
-    }
-    let qin = quant8(ctx, input)?;
-    let qout = quant8(ctx, output)?;
-    Ok((qin, qout, input.num_elements()))
-}
-
-/// The per-tensor quantization of an 8-bit tensor, or a clear refusal.
-pub fn quant8(
-    ctx: &PrepareCtx<'_>,
-    t: &crate::interp::kernel::TensorInfo<'_>,
-) -> Result<Quant8, LoadError> {
-    let Some((scale, zero_point)) = t.scale_zp() else {
-        return Err(ctx.unsupported(format!(
-            "tensor '{}' ({}) must have per-tensor quantization parameters",
-            t.name, t.dtype
-        )));
-    };
-    if !(scale.is_finite() && scale > 0.0) {
-        return Err(ctx.invalid(format!("tensor '{}' has an invalid scale {scale}", t.name)));
-    }
-    let (lo, hi) = match t.dtype {
-        ElementType::I8 => (-128, 127),
-        _ => (0, 255),
-    };
-    if !(lo..=hi).contains(&zero_point) {
-        return Err(ctx.invalid(format!(
-            "tensor '{}' has zero point {zero_point} outside the {} range",
-            t.name, t.dtype
-        )));
-    }
-    Ok(Quant8 {
-        dtype: t.dtype,
-        scale,
-        zero_point,
-    })
 }
 
 /// Builds a byte table for `dtype` from a function of the (integer) input value.

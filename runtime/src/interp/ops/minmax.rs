@@ -3,6 +3,7 @@
 //! Like TFLite's builtin kernels, the comparison is on the raw quantized values: the converter
 //! gives both inputs and the output the same quantization, and TFLite does not requantize.
 
+use super::checks::first_output;
 use crate::dtype::ElementType;
 use crate::interp::error::{EvalError, LoadError};
 use crate::interp::kernel::{Kernel, PrepareCtx};
@@ -25,9 +26,7 @@ impl Kernel for MinMaxKernel {
         let (Some(Some(a)), Some(Some(b))) = (inputs.first(), inputs.get(1)) else {
             return Err(EvalError("two input tensors are required".into()));
         };
-        let output = outputs
-            .first_mut()
-            .ok_or_else(|| EvalError("missing output tensor".into()))?;
+        let output = first_output(outputs)?;
         let n = self.broadcast.out_len();
         if a.len() != self.a_len || b.len() != self.b_len || output.len() != n {
             return Err(EvalError(format!(

@@ -3,6 +3,7 @@
 pub mod activation;
 pub mod arg_max;
 pub mod binary;
+pub mod checks;
 pub mod common;
 pub mod concat;
 pub mod conv;

@@ -8,7 +8,7 @@
 //! truncation for uint8) and offset by the output zero point. (The 16-bit-table variant
 //! `SoftmaxInt8LUT` is only compiled for aarch64 with clang.)
 
-use super::lut::quant8;
+use super::checks::{for_each_row, single_io, unary_8bit};
 use crate::dtype::ElementType;
 use crate::interp::error::{EvalError, LoadError};
 use crate::interp::kernel::{Kernel, PrepareCtx};
@@ -60,70 +60,29 @@ impl Kernel for SoftmaxKernel {
         inputs: &[Option<&[u8]>],
         outputs: &mut [&mut [u8]],
     ) -> Result<(), EvalError> {
-        let input = inputs
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| EvalError("missing input tensor".into()))?;
-        let output = outputs
-            .first_mut()
-            .ok_or_else(|| EvalError("missing output tensor".into()))?;
-        let n = self.rows * self.depth;
-        if input.len() != n || output.len() != n {
-            return Err(EvalError(format!(
-                "expected {n} input and output bytes, got {} and {}",
-                input.len(),
-                output.len()
-            )));
-        }
-        if self.depth == 0 {
-            return Ok(());
-        }
-        for (i, o) in input
-            .chunks_exact(self.depth)
-            .zip(output.chunks_exact_mut(self.depth))
-        {
-            self.row(i, o);
-        }
-        Ok(())
+        let (input, output) = single_io(inputs, outputs)?;
+        for_each_row(input, output, self.rows, self.depth, |i, o| self.row(i, o))
     }
 }
 
 /// Prepares SOFTMAX (8-bit input and output of the same type).
 pub fn prepare_softmax(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
     ctx.check_version(4)?;
-    if ctx.inputs.len() != 1 || ctx.outputs.len() != 1 {
-        return Err(ctx.invalid(format!(
-            "expected 1 input and 1 output, found {} and {}",
-            ctx.inputs.len(),
-            ctx.outputs.len()
-        )));
+    if ctx.inputs.len() == 1 && ctx.outputs.len() == 1 {
+        let (input, output) = (ctx.input(0)?, ctx.output(0)?);
+        if input.dtype.is_8bit() && output.dtype != input.dtype {
+            // Refused as unsupported, not invalid: TFLite also has e.g. int8 -> int16 SOFTMAX.
+            return Err(ctx.unsupported(format!(
+                "{} input with {} output is not supported (only matching 8-bit types)",
+                input.dtype, output.dtype
+            )));
+        }
     }
+    let (qin, qout, _) = unary_8bit(ctx)?;
     let input = ctx.input(0)?;
-    let output = ctx.output(0)?;
-    if !input.dtype.is_8bit() {
-        return Err(ctx.unsupported(format!(
-            "input type {} is not supported (only int8 and uint8)",
-            input.dtype
-        )));
-    }
-    if output.dtype != input.dtype {
-        return Err(ctx.unsupported(format!(
-            "{} input with {} output is not supported (only matching 8-bit types)",
-            input.dtype, output.dtype
-        )));
-    }
     if input.shape.is_empty() {
         return Err(ctx.invalid("input must have at least one dimension"));
     }
-    if input.shape != output.shape {
-        return Err(ctx.invalid(format!(
-            "output shape {:?} differs from input shape {:?}",
-            output.shape, input.shape
-        )));
-    }
-    let qin = quant8(ctx, input)?;
-    let qout = quant8(ctx, output)?;
     if input.dtype == ElementType::I8 {
         // TF_LITE_ENSURE_EQ(zero_point, -128) and TF_LITE_ENSURE_NEAR(scale, 1/256, 0.001/256).
         if qout.zero_point != -128 {

@@ -12,6 +12,13 @@
 //! The inner loop runs on AVX2 when an x86-64 CPU has it, on NEON on aarch64 (with `SDOT` on
 //! CPUs with the dot-product extension, using a second `i8` packing of the weights), and
 //! otherwise on portable code.
+//!
+//! On x86-64 CPUs with AVX-512 VNNI there is a second entry point, [`gemm_u8`], for weights
+//! that fit in `i8`: the left-hand side is raw `u8` values with one common offset (the zero
+//! point, shifted into the unsigned range), and `vpdpbusd` (EVEX-encoded, on 256-bit registers)
+//! multiplies four depths at a time; [`gemm_u8_requant`] also fuses the requantization.
+//! The offset is taken out afterwards with the column sums of the weights:
+//! `sum_k (a - off) * w = sum_k a * w - off * sum_k w`, which is exact in `i32`.
 
 #[cfg(target_arch = "aarch64")]
 mod neon;
@@ -23,6 +30,9 @@ mod x86;
 pub const K_BLOCK: usize = 2;
 /// Column counts are padded to a multiple of this many columns.
 pub const N_BLOCK: usize = 16;
+
+/// Depths of [`gemm_u8`]'s left-hand side are padded to a multiple of this many elements.
+pub const K_QUAD: usize = 4;
 
 /// Largest depth for which `K * 255 * 255` cannot overflow an `i32` accumulator.
 pub const MAX_DEPTH: usize = (i32::MAX as usize) / (255 * 255);
@@ -45,6 +55,10 @@ pub struct PackedRhs {
     /// weight fits in an `i8`).
     #[cfg(target_arch = "aarch64")]
     dot: Option<neon::DotRhs>,
+    /// The weights packed for [`gemm_u8`] (only built when the CPU has AVX-512 VNNI and every
+    /// weight fits in an `i8`).
+    #[cfg(target_arch = "x86_64")]
+    vnni: Option<x86::VnniRhs>,
 }
 
 impl PackedRhs {
@@ -59,7 +73,10 @@ impl PackedRhs {
                 data[Self::offset(k_padded, col, d)] = value(col, d);
             }
         }
-        #[cfg_attr(not(target_arch = "aarch64"), allow(unused_mut))]
+        #[cfg_attr(
+            not(any(target_arch = "aarch64", target_arch = "x86_64")),
+            allow(unused_mut)
+        )]
         let mut rhs = PackedRhs {
             data,
             n,
@@ -68,7 +85,13 @@ impl PackedRhs {
             k_padded,
             #[cfg(target_arch = "aarch64")]
             dot: None,
+            #[cfg(target_arch = "x86_64")]
+            vnni: None,
         };
+        #[cfg(target_arch = "x86_64")]
+        if super::common::has_avx512vnni() {
+            rhs.vnni = x86::VnniRhs::new(&rhs);
+        }
         #[cfg(target_arch = "aarch64")]
         if super::common::has_dotprod() {
             rhs.dot = neon::DotRhs::new(&rhs);
@@ -108,6 +131,22 @@ impl PackedRhs {
     pub fn k_padded(&self) -> usize {
         self.k_padded
     }
+
+    /// The depth padded to a multiple of [`K_QUAD`] (the row stride of [`gemm_u8`]'s left-hand
+    /// side).
+    pub fn k_padded_u8(&self) -> usize {
+        round_up(self.k.max(1), K_QUAD)
+    }
+
+    /// Whether [`gemm_u8`] has a fast inner loop for these weights with `isa` (otherwise it
+    /// still works, on slow portable code).
+    pub fn fast_u8(&self, isa: Isa) -> bool {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512Vnni => self.vnni.is_some(),
+            _ => false,
+        }
+    }
 }
 
 /// Which inner loop to use, chosen once per process.
@@ -117,6 +156,9 @@ pub enum Isa {
     Portable,
     /// x86-64 AVX2.
     Avx2,
+    /// x86-64 AVX-512 VL with VNNI (`vpdpbusd` on 256-bit registers) for [`gemm_u8`];
+    /// [`gemm`] runs the AVX2 loop.
+    Avx512Vnni,
     /// aarch64 NEON (widening multiply-accumulate).
     Neon,
     /// aarch64 NEON with the dot-product extension (`SDOT`).
@@ -129,6 +171,7 @@ impl Isa {
         match self {
             Isa::Portable => true,
             Isa::Avx2 => super::common::has_avx2(),
+            Isa::Avx512Vnni => super::common::has_avx512vnni(),
             Isa::Neon => super::common::has_neon(),
             Isa::NeonDot => super::common::has_dotprod(),
         }
@@ -138,7 +181,7 @@ impl Isa {
 /// The best inner loop this CPU supports (portable when
 /// [`super::common::PORTABLE_ENV`] is set).
 pub fn detect() -> Isa {
-    [Isa::Avx2, Isa::NeonDot, Isa::Neon]
+    [Isa::Avx512Vnni, Isa::Avx2, Isa::NeonDot, Isa::Neon]
         .into_iter()
         .find(|isa| isa.available())
         .unwrap_or(Isa::Portable)
@@ -151,9 +194,8 @@ pub fn gemm(isa: Isa, lhs: &[i16], m: usize, rhs: &PackedRhs, out: &mut [i32]) {
     assert!(out.len() >= m * rhs.n_padded, "gemm: out too short");
     match isa {
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => {
-            // SAFETY: `Isa::Avx2` is only produced by `detect` when the CPU supports AVX2; the
-            // sizes were checked above.
+        Isa::Avx2 | Isa::Avx512Vnni if super::common::has_avx2() => {
+            // SAFETY: the CPU supports AVX2 (checked by the guard); the sizes were checked above.
             unsafe { x86::gemm_avx2(lhs, m, rhs, out) }
         }
         #[cfg(target_arch = "aarch64")]
@@ -168,6 +210,100 @@ pub fn gemm(isa: Isa, lhs: &[i16], m: usize, rhs: &PackedRhs, out: &mut [i32]) {
             unsafe { neon::gemm_dot(lhs, m, rhs, out) }
         }
         _ => portable::gemm(lhs, m, rhs, out),
+    }
+}
+
+/// `out[i * n_padded + j] = sum_k (lhs[i * k_padded_u8 + k] - offset) * rhs[j][k]` for `m`
+/// rows. `lhs` holds `m * k_padded_u8` values (the padding may hold anything: the packed weights
+/// are zero there), `out` at least `m * n_padded`. Fast when [`PackedRhs::fast_u8`] holds for
+/// `isa`, portable code otherwise.
+pub fn gemm_u8(isa: Isa, lhs: &[u8], m: usize, offset: u8, rhs: &PackedRhs, out: &mut [i32]) {
+    let k4 = rhs.k_padded_u8();
+    assert!(lhs.len() >= m * k4, "gemm_u8: lhs too short");
+    assert!(out.len() >= m * rhs.n_padded, "gemm_u8: out too short");
+    match (isa, rhs) {
+        #[cfg(target_arch = "x86_64")]
+        (
+            Isa::Avx512Vnni,
+            PackedRhs {
+                vnni: Some(vnni), ..
+            },
+        ) if super::common::has_avx512vnni() => {
+            // SAFETY: the CPU supports AVX2, AVX-512 VL and VNNI (checked by the guard); the sizes
+            // were checked above.
+            unsafe { x86::gemm_vnni(lhs, m, offset, rhs.n_padded, vnni, out) }
+        }
+        _ => portable::gemm_u8(lhs, m, offset, rhs, out),
+    }
+}
+
+/// A requantization step fused into [`gemm_u8_requant`], built by [`PackedRhs::fuse_u8`].
+#[derive(Clone, Debug)]
+pub struct FusedU8 {
+    #[cfg(target_arch = "x86_64")]
+    stage: x86::VnniStage,
+}
+
+impl PackedRhs {
+    /// The requantization `params` fused into the fast `u8` loop for lhs offset `offset`, when
+    /// `isa` has one for these weights ([`PackedRhs::fast_u8`]); `None` otherwise.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+    pub fn fuse_u8(
+        &self,
+        isa: Isa,
+        offset: u8,
+        params: &super::common::UpwardParams<'_>,
+    ) -> Option<FusedU8> {
+        match (isa, self) {
+            #[cfg(target_arch = "x86_64")]
+            (
+                Isa::Avx512Vnni,
+                PackedRhs {
+                    vnni: Some(vnni), ..
+                },
+            ) => Some(FusedU8 {
+                stage: x86::VnniStage::new(vnni, self.n, offset, params)?,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// [`gemm_u8`] followed by the requantization in `fused` (which fixes the lhs offset), written
+/// as `m` rows of `n` 8-bit outputs into `out`. `fused` must come from `rhs.fuse_u8(isa, ..)`
+/// (checked: a mismatch panics).
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+pub fn gemm_u8_requant(
+    isa: Isa,
+    lhs: &[u8],
+    m: usize,
+    rhs: &PackedRhs,
+    fused: &FusedU8,
+    out: &mut [u8],
+) {
+    assert!(
+        lhs.len() >= m * rhs.k_padded_u8(),
+        "gemm_u8_requant: lhs too short"
+    );
+    assert!(out.len() >= m * rhs.n, "gemm_u8_requant: out too short");
+    match (isa, rhs) {
+        #[cfg(target_arch = "x86_64")]
+        (
+            Isa::Avx512Vnni,
+            PackedRhs {
+                vnni: Some(vnni), ..
+            },
+        ) if super::common::has_avx512vnni() => {
+            assert!(
+                fused.stage.fits(rhs.n, rhs.n_padded),
+                "gemm_u8_requant: the fused stage was built for other weights"
+            );
+            // SAFETY: the CPU supports AVX2, AVX-512 VL and VNNI (checked by the guard); the
+            // sizes were checked above, and the stage's against the weights.
+            unsafe { x86::gemm_vnni_requant(lhs, m, rhs.n_padded, vnni, &fused.stage, out) }
+        }
+        // `fuse_u8` only builds a `FusedU8` for the arm above.
+        _ => unreachable!("gemm_u8_requant without a fast u8 loop"),
     }
 }
 
@@ -189,7 +325,121 @@ mod tests {
         out
     }
 
-    const ALL: [Isa; 4] = [Isa::Portable, Isa::Avx2, Isa::Neon, Isa::NeonDot];
+    const ALL: [Isa; 5] = [
+        Isa::Portable,
+        Isa::Avx2,
+        Isa::Avx512Vnni,
+        Isa::Neon,
+        Isa::NeonDot,
+    ];
+
+    /// Runs [`gemm_u8`] with every available inner loop on random products (weights from
+    /// `rhs_val`, lhs bytes over the whole range) and compares with a direct sum.
+    fn check_u8(shapes: &[(usize, usize, usize)], mut rhs_val: impl FnMut() -> i16) {
+        let mut byte = lcg(11, 256, 0);
+        for &(m, n, k) in shapes {
+            let vals: Vec<i16> = (0..n * k).map(|_| rhs_val()).collect();
+            let rhs = PackedRhs::new(n, k, |c, d| vals[c * k + d]);
+            let k4 = rhs.k_padded_u8();
+            // The padding holds garbage on purpose: it must not matter.
+            let lhs: Vec<u8> = (0..m * k4).map(|_| byte() as u8).collect();
+            for offset in [0u8, 1, 128, 200, 255] {
+                let mut want = vec![0; m * rhs.n_padded()];
+                for i in 0..m {
+                    for j in 0..n {
+                        want[i * rhs.n_padded() + j] = (0..k)
+                            .map(|d| {
+                                (lhs[i * k4 + d] as i32 - offset as i32) * vals[j * k + d] as i32
+                            })
+                            .sum();
+                    }
+                }
+                for isa in ALL.into_iter().filter(|isa| isa.available()) {
+                    let mut out = vec![7; m * rhs.n_padded()];
+                    gemm_u8(isa, &lhs, m, offset, &rhs, &mut out);
+                    for i in 0..m {
+                        assert_eq!(
+                            out[i * rhs.n_padded()..i * rhs.n_padded() + n],
+                            want[i * rhs.n_padded()..i * rhs.n_padded() + n],
+                            "{isa:?} m={m} n={n} k={k} offset={offset} row {i}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    const U8_SHAPES: [(usize, usize, usize); 8] = [
+        (1, 1, 1),
+        (3, 5, 17),
+        (9, 33, 64),
+        (17, 48, 27),
+        (8, 16, 4),
+        (13, 64, 100),
+        (25, 40, 7),
+        (2, 100, 300),
+    ];
+
+    #[test]
+    fn gemm_u8_matches_reference_with_i8_weights() {
+        check_u8(&U8_SHAPES, lcg(12, 256, 128));
+        check_u8(&U8_SHAPES[..4], || -128);
+        check_u8(&U8_SHAPES[..4], || 127);
+    }
+
+    #[test]
+    fn gemm_u8_requant_matches_gemm_u8_then_the_stage() {
+        use super::super::common::OutputStage;
+        use super::super::requant::{QuantizedMultiplier, Rounding};
+        let isa = detect();
+        let mut w = lcg(21, 256, 128);
+        let mut byte = lcg(22, 256, 0);
+        let mut any = lcg(23, 65536, 0);
+        for &(m, n, k) in &U8_SHAPES {
+            let vals: Vec<i16> = (0..n * k).map(|_| w()).collect();
+            let rhs = PackedRhs::new(n, k, |c, d| vals[c * k + d]);
+            let lhs: Vec<u8> = (0..m * rhs.k_padded_u8()).map(|_| byte() as u8).collect();
+            for (offset, out_zp, lo, hi) in
+                [(0u8, 0, -128, 127), (131, -5, -128, 127), (7, 3, 0, 255)]
+            {
+                let bias: Vec<i32> = (0..n).map(|_| (any() as i32 - 32768) * 9).collect();
+                let mult: Vec<QuantizedMultiplier> = (0..n)
+                    .map(|c| QuantizedMultiplier {
+                        multiplier: (1 << 30) + (any() as i32) * 16_000,
+                        // Right shifts 0..=12 and a few left shifts.
+                        shift: (c % 15) as i32 - 12,
+                    })
+                    .collect();
+                let stage = OutputStage::new(bias, &mult, out_zp, lo, hi, Rounding::DoubleUpward);
+                let mut acc = vec![0; m * rhs.n_padded()];
+                gemm_u8(isa, &lhs, m, offset, &rhs, &mut acc);
+                let mut want = vec![0u8; m * n];
+                for (r, o) in want.chunks_exact_mut(n).enumerate() {
+                    stage.apply(&acc[r * rhs.n_padded()..r * rhs.n_padded() + n], o);
+                }
+                let params = stage.upward_params().expect("upward rounding, no tail");
+                match rhs.fuse_u8(isa, offset, &params) {
+                    Some(fused) => {
+                        // Guard bytes after the output must stay untouched.
+                        let mut got = vec![0xa5u8; m * n + 16];
+                        gemm_u8_requant(isa, &lhs, m, &rhs, &fused, &mut got);
+                        assert_eq!(got[..m * n], want[..], "m={m} n={n} k={k} offset={offset}");
+                        assert!(
+                            got[m * n..].iter().all(|&b| b == 0xa5),
+                            "wrote past the end"
+                        );
+                    }
+                    None => assert!(!rhs.fast_u8(isa), "{isa:?} has a fast loop but no fusion"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn gemm_u8_matches_reference_with_wide_weights() {
+        // Weights outside `i8` take the portable loop (no fast packing).
+        check_u8(&U8_SHAPES[..5], lcg(13, 511, 255));
+    }
 
     /// Runs every available inner loop on random `m x n x k` products with lhs values from
     /// `lhs_val` and weights from `rhs_val` and compares with [`reference`].
@@ -291,7 +541,11 @@ mod tests {
         }
         #[cfg(target_arch = "x86_64")]
         if !portable && std::is_x86_feature_detected!("avx2") {
-            assert_eq!(isa, Isa::Avx2);
+            let vnni = std::env::var_os(super::super::common::NO_AVX512_ENV).is_none()
+                && std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512vl")
+                && std::is_x86_feature_detected!("avx512vnni");
+            assert_eq!(isa, if vnni { Isa::Avx512Vnni } else { Isa::Avx2 });
         }
     }
 }

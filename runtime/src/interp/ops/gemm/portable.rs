@@ -21,3 +21,20 @@ pub(super) fn gemm(lhs: &[i16], m: usize, rhs: &PackedRhs, out: &mut [i32]) {
         }
     }
 }
+
+/// See [`super::gemm_u8`].
+pub(super) fn gemm_u8(lhs: &[u8], m: usize, offset: u8, rhs: &PackedRhs, out: &mut [i32]) {
+    let k4 = rhs.k_padded_u8();
+    let np = rhs.n_padded;
+    let offset = offset as i32;
+    for i in 0..m {
+        let a = &lhs[i * k4..i * k4 + rhs.k];
+        for (j, slot) in out[i * np..(i + 1) * np].iter_mut().enumerate() {
+            *slot = a
+                .iter()
+                .enumerate()
+                .map(|(d, &x)| (x as i32 - offset) * rhs.get(j, d) as i32)
+                .sum();
+        }
+    }
+}
