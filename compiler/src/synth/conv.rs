@@ -5,7 +5,7 @@
 //! after the fused ReLU); the first layer maps 3 -> F channels, so skips start after it.
 
 use super::emit::{emit, EmitOptions};
-use super::net::{glorot_layer, FloatLayer, FloatNet, Spatial, KERNEL};
+use super::net::{glorot_layer, keras_layer_name, FloatLayer, FloatNet, Spatial, KERNEL};
 use super::quant::WeightGranularity;
 use super::rng::SynthRng;
 use super::{streams, SynthError, CALIBRATION_MAC_BUDGET, MAX_SYNTH_PARAMS};
@@ -152,22 +152,14 @@ impl ConvSpec {
                 bias,
                 relu: true,
             });
-            names.push(if i == 1 {
-                "sequential/conv2d".to_string()
-            } else {
-                format!("sequential/conv2d_{}", i - 1)
-            });
+            names.push(keras_layer_name("conv2d", i - 1));
             let mut out = layers.len();
             if self.has_skip(i) {
                 layers.push(FloatLayer::Add {
                     a: out,
                     b: outputs[i - 2],
                 });
-                names.push(if adds == 0 {
-                    "sequential/add".to_string()
-                } else {
-                    format!("sequential/add_{adds}")
-                });
+                names.push(keras_layer_name("add", adds));
                 adds += 1;
                 out = layers.len();
             }

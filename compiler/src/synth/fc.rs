@@ -5,7 +5,7 @@
 //! after its `TANH` (`ADD`), so every second layer closes a two-layer skip of equal width.
 
 use super::emit::{emit, EmitOptions};
-use super::net::{glorot_layer, FloatLayer, FloatNet, Spatial};
+use super::net::{glorot_layer, keras_layer_name, FloatLayer, FloatNet, Spatial};
 use super::quant::WeightGranularity;
 use super::rng::SynthRng;
 use super::{streams, SynthError, CALIBRATION_MAC_BUDGET, MAX_SYNTH_PARAMS};
@@ -127,13 +127,7 @@ impl FcSpec {
         let mut outputs = vec![0usize];
         let mut width = FC_INPUT_FEATURES;
         let mut adds = 0;
-        let dense_name = |k: usize| {
-            if k == 0 {
-                "sequential/dense".to_string()
-            } else {
-                format!("sequential/dense_{k}")
-            }
-        };
+        let dense_name = |k: usize| keras_layer_name("dense", k);
         let mut push = |layers: &mut Vec<FloatLayer>, l: FloatLayer, name: String| {
             layers.push(l);
             names.push(name);
@@ -155,11 +149,7 @@ impl FcSpec {
             );
             let mut out = push(&mut layers, FloatLayer::Tanh { input: fc }, name);
             if self.has_skip(i) {
-                let name = if adds == 0 {
-                    "sequential/add".to_string()
-                } else {
-                    format!("sequential/add_{adds}")
-                };
+                let name = keras_layer_name("add", adds);
                 adds += 1;
                 out = push(
                     &mut layers,

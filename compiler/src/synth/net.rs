@@ -92,6 +92,16 @@ pub fn glorot_layer(
     (weights, bias)
 }
 
+/// The name Keras gives the `k`-th layer (from 0) of kind `base` in a `Sequential` model:
+/// `sequential/{base}` for the first, `sequential/{base}_{k}` after it.
+pub fn keras_layer_name(base: &str, k: usize) -> String {
+    if k == 0 {
+        format!("sequential/{base}")
+    } else {
+        format!("sequential/{base}_{k}")
+    }
+}
+
 /// Bound of the random biases.
 pub const BIAS_LIMIT: f32 = 0.1;
 

@@ -5,6 +5,7 @@
 //! compared as raw integers, which orders them like their real values since the scale is
 //! positive.
 
+use super::checks::single_io;
 use super::movement::{const_ints, normalize_axis, require_shape};
 use crate::dtype::ElementType;
 use crate::interp::error::{EvalError, LoadError};
@@ -99,14 +100,7 @@ impl Kernel for ArgMaxKernel {
         inputs: &[Option<&[u8]>],
         outputs: &mut [&mut [u8]],
     ) -> Result<(), EvalError> {
-        let input = inputs
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| EvalError("the input is missing".into()))?;
-        let out = outputs
-            .get_mut(0)
-            .ok_or_else(|| EvalError("no output buffer".into()))?;
+        let (input, out) = single_io(inputs, outputs)?;
         match self.input_type {
             ElementType::I8 => self.run_into(as_i8(input), out),
             ElementType::U8 | ElementType::Bool => self.run_into(input, out),

@@ -133,3 +133,42 @@ pub fn for_each_row(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_io_names_the_missing_buffer() {
+        let data = [1u8, 2];
+        let mut out = [0u8; 2];
+        let err = single_io(&[None], &mut [&mut out[..]]).unwrap_err();
+        assert!(err.0.contains("input"), "{err}");
+        let err = single_io(&[Some(&data[..])], &mut []).unwrap_err();
+        assert!(err.0.contains("output"), "{err}");
+        let mut outputs = [&mut out[..]];
+        let (i, o) = single_io(&[Some(&data[..])], &mut outputs).unwrap();
+        assert_eq!((i, o.len()), (&data[..], 2));
+    }
+
+    #[test]
+    fn for_each_row_checks_sizes_and_visits_every_row() {
+        let input = [1u8, 2, 3, 4, 5, 6];
+        let mut output = [0u8; 6];
+        let mut rows = 0;
+        for_each_row(&input, &mut output, 3, 2, |i, o| {
+            rows += 1;
+            o[0] = i[1];
+            o[1] = i[0];
+        })
+        .unwrap();
+        assert_eq!((rows, output), (3, [2, 1, 4, 3, 6, 5]));
+        assert!(for_each_row(&input, &mut output, 2, 2, |_, _| {}).is_err());
+        assert!(
+            for_each_row(&input[..0], &mut output[..0], 3, 0, |_, _| panic!(
+                "no rows"
+            ))
+            .is_ok()
+        );
+    }
+}

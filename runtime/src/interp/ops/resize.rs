@@ -11,6 +11,7 @@
 //!
 //! Sampling positions are computed at prepare time; running only interpolates.
 
+use super::checks::single_io;
 use super::copy_plan::{PlanBuilder, PlanKernel};
 use super::movement::{require_same_quant, require_shape, same_type_size};
 use crate::dtype::ElementType;
@@ -67,11 +68,25 @@ fn geometry(
     Ok(g)
 }
 
-fn flags(ctx: &PrepareCtx<'_>, align: bool, half: bool) -> Result<(), LoadError> {
+/// The checks both resize ops share: compatible flags, `(input, size)` in and one output of the
+/// input's element type and quantization. Returns the input, the output and the element size.
+fn checked_io<'c, 'a>(
+    ctx: &'c PrepareCtx<'a>,
+    op: &str,
+    align: bool,
+    half: bool,
+) -> Result<(&'c TensorInfo<'a>, &'c TensorInfo<'a>, usize), LoadError> {
     if align && half {
         return Err(ctx.invalid("align_corners and half_pixel_centers cannot both be set"));
     }
-    Ok(())
+    if ctx.inputs.len() != 2 || ctx.outputs.len() != 1 {
+        return Err(ctx.invalid(format!("{op} takes (input, size) and has one output")));
+    }
+    let input = ctx.input(0)?;
+    let output = ctx.output(0)?;
+    let elem = same_type_size(ctx, input, output)?;
+    require_same_quant(ctx, input, output)?;
+    Ok((input, output, elem))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -114,13 +129,7 @@ pub fn prepare_resize_nearest(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, L
         .builtin_options_as_resize_nearest_neighbor_options()
         .ok_or_else(|| ctx.invalid("missing ResizeNearestNeighborOptions"))?;
     let (align, half) = (opts.align_corners(), opts.half_pixel_centers());
-    flags(ctx, align, half)?;
-    if ctx.inputs.len() != 2 || ctx.outputs.len() != 1 {
-        return Err(ctx.invalid("RESIZE_NEAREST_NEIGHBOR takes (input, size) and has one output"));
-    }
-    let input = ctx.input(0)?;
-    let output = ctx.output(0)?;
-    let elem = same_type_size(ctx, input, output)?;
+    let (input, output, elem) = checked_io(ctx, "RESIZE_NEAREST_NEIGHBOR", align, half)?;
     if !matches!(
         input.dtype,
         ElementType::I8 | ElementType::U8 | ElementType::I16 | ElementType::I32 | ElementType::F32
@@ -130,7 +139,6 @@ pub fn prepare_resize_nearest(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, L
             input.dtype
         )));
     }
-    require_same_quant(ctx, input, output)?;
     let g = geometry(ctx, input, output)?;
     let fixed = input.dtype == ElementType::U8 && !align && !half;
     let index = |v: usize, in_size: usize, out_size: usize| {
@@ -317,14 +325,7 @@ impl Kernel for BilinearKernel {
         inputs: &[Option<&[u8]>],
         outputs: &mut [&mut [u8]],
     ) -> Result<(), EvalError> {
-        let input = inputs
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| EvalError("RESIZE_BILINEAR input is missing".into()))?;
-        let out = outputs
-            .get_mut(0)
-            .ok_or_else(|| EvalError("RESIZE_BILINEAR has no output buffer".into()))?;
+        let (input, out) = single_io(inputs, outputs)?;
         let in_len = self.batches * self.in_h * self.in_w * self.depth;
         let out_len = self.batches * self.out_h * self.out_w * self.depth;
         if input.len() != in_len || out.len() != out_len {
@@ -351,14 +352,7 @@ pub fn prepare_resize_bilinear(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, 
         .builtin_options_as_resize_bilinear_options()
         .ok_or_else(|| ctx.invalid("missing ResizeBilinearOptions"))?;
     let (align, half) = (opts.align_corners(), opts.half_pixel_centers());
-    flags(ctx, align, half)?;
-    if ctx.inputs.len() != 2 || ctx.outputs.len() != 1 {
-        return Err(ctx.invalid("RESIZE_BILINEAR takes (input, size) and has one output"));
-    }
-    let input = ctx.input(0)?;
-    let output = ctx.output(0)?;
-    same_type_size(ctx, input, output)?;
-    require_same_quant(ctx, input, output)?;
+    let (input, output, _) = checked_io(ctx, "RESIZE_BILINEAR", align, half)?;
     let g = geometry(ctx, input, output)?;
     let taps = match input.dtype {
         ElementType::I8 => Taps::Int8 {

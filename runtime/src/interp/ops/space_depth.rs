@@ -9,16 +9,20 @@ use super::movement::{require_same_quant, require_shape, same_type_size};
 use crate::interp::error::LoadError;
 use crate::interp::kernel::{Kernel, PrepareCtx, TensorInfo};
 
-fn block_size(ctx: &PrepareCtx<'_>, raw: i32) -> Result<usize, LoadError> {
+/// The checks both ops share: version, a positive block size from the op's options (`raw_block`,
+/// `None` when the options table named `options` is missing), one 4-D input and one output of the
+/// same type and quantization. Returns the block size, the input's NHWC dimensions, the output and
+/// the element size.
+fn common<'c>(
+    ctx: &'c PrepareCtx<'_>,
+    raw_block: Option<i32>,
+    options: &str,
+) -> Result<(usize, [usize; 4], &'c TensorInfo<'c>, usize), LoadError> {
+    ctx.check_version(2)?;
+    let raw = raw_block.ok_or_else(|| ctx.invalid(format!("missing {options}")))?;
     if raw < 1 {
         return Err(ctx.invalid(format!("block size {raw} must be positive")));
     }
-    Ok(raw as usize)
-}
-
-fn common<'c>(
-    ctx: &'c PrepareCtx<'_>,
-) -> Result<(&'c TensorInfo<'c>, &'c TensorInfo<'c>, usize), LoadError> {
     if ctx.inputs.len() != 1 || ctx.outputs.len() != 1 {
         return Err(ctx.invalid("expected one input and one output"));
     }
@@ -26,31 +30,20 @@ fn common<'c>(
     let output = ctx.output(0)?;
     let elem = same_type_size(ctx, input, output)?;
     require_same_quant(ctx, input, output)?;
-    if input.shape.len() != 4 {
+    let Ok(nhwc) = <[usize; 4]>::try_from(input.shape.as_slice()) else {
         return Err(ctx.unsupported(format!(
             "only 4-D NHWC inputs are supported, input has shape {:?}",
             input.shape
         )));
-    }
-    Ok((input, output, elem))
+    };
+    Ok((raw as usize, nhwc, output, elem))
 }
 
 /// Prepares SPACE_TO_DEPTH.
 pub fn prepare_space_to_depth(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
-    ctx.check_version(2)?;
-    let opts = ctx
-        .op
-        .raw()
-        .builtin_options_as_space_to_depth_options()
-        .ok_or_else(|| ctx.invalid("missing SpaceToDepthOptions"))?;
-    let bs = block_size(ctx, opts.block_size())?;
-    let (input, output, elem) = common(ctx)?;
-    let (n, h, w, c) = (
-        input.shape[0],
-        input.shape[1],
-        input.shape[2],
-        input.shape[3],
-    );
+    let opts = ctx.op.raw().builtin_options_as_space_to_depth_options();
+    let raw_block = opts.map(|o| o.block_size());
+    let (bs, [n, h, w, c], output, elem) = common(ctx, raw_block, "SpaceToDepthOptions")?;
     if h % bs != 0 || w % bs != 0 {
         return Err(ctx.invalid(format!(
             "height {h} and width {w} must be multiples of the block size {bs}"
@@ -76,20 +69,9 @@ pub fn prepare_space_to_depth(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, L
 
 /// Prepares DEPTH_TO_SPACE.
 pub fn prepare_depth_to_space(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
-    ctx.check_version(2)?;
-    let opts = ctx
-        .op
-        .raw()
-        .builtin_options_as_depth_to_space_options()
-        .ok_or_else(|| ctx.invalid("missing DepthToSpaceOptions"))?;
-    let bs = block_size(ctx, opts.block_size())?;
-    let (input, output, elem) = common(ctx)?;
-    let (n, h, w, c) = (
-        input.shape[0],
-        input.shape[1],
-        input.shape[2],
-        input.shape[3],
-    );
+    let opts = ctx.op.raw().builtin_options_as_depth_to_space_options();
+    let raw_block = opts.map(|o| o.block_size());
+    let (bs, [n, h, w, c], output, elem) = common(ctx, raw_block, "DepthToSpaceOptions")?;
     if c % (bs * bs) != 0 {
         return Err(ctx.invalid(format!(
             "depth {c} must be a multiple of the squared block size {}",

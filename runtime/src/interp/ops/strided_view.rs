@@ -6,6 +6,7 @@
 //! single elements costs no per-element bookkeeping. The innermost axis is copied as one block
 //! when its step is 1.
 
+use super::checks::single_io;
 use crate::interp::error::EvalError;
 use crate::interp::kernel::Kernel;
 
@@ -157,14 +158,7 @@ impl Kernel for StridedView {
         inputs: &[Option<&[u8]>],
         outputs: &mut [&mut [u8]],
     ) -> Result<(), EvalError> {
-        let input = inputs
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| EvalError("the data input is missing".into()))?;
-        let out = outputs
-            .get_mut(0)
-            .ok_or_else(|| EvalError("no output buffer".into()))?;
+        let (input, out) = single_io(inputs, outputs)?;
         self.copy(input, out)
     }
 }
