@@ -23,6 +23,10 @@ pub enum Strategy {
     Params,
     /// Cuts given by the user.
     Manual,
+    /// The optimum of the slowest stage under the cost model ([`crate::planner::balanced`]).
+    Balanced,
+    /// Like `balanced`, with costs from a profile ([`crate::planner::profiled`]).
+    Profiled,
 }
 
 impl Strategy {
@@ -31,6 +35,8 @@ impl Strategy {
         match self {
             Strategy::Params => "params",
             Strategy::Manual => "manual",
+            Strategy::Balanced => "balanced",
+            Strategy::Profiled => "profiled",
         }
     }
 }
@@ -56,6 +62,33 @@ pub struct PlanJson {
     pub strategy: Strategy,
     /// The cut positions (`tpus - 1` of them, strictly increasing).
     pub cuts: Vec<usize>,
+    /// The link the cost figures assume (`usb3`, `pcie`, `usb2`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    /// The TPU clock the cost figures assume (`max`, `std`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<String>,
+    /// Predicted slowest stage plus host overhead, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bottleneck_ms: Option<f64>,
+    /// Predicted end-to-end latency, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+    /// Predicted inferences per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput_per_s: Option<f64>,
+    /// Predicted time of the whole model on one TPU, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub single_tpu_ms: Option<f64>,
+    /// Predicted bottleneck of the `params` split with as many TPUs, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params_bottleneck_ms: Option<f64>,
+    /// One TPU's predicted time over this plan's bottleneck.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speedup_vs_one_tpu: Option<f64>,
+    /// The `params` split's predicted bottleneck over this plan's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speedup_vs_params: Option<f64>,
     /// Number of operators in the model.
     pub op_count: usize,
     /// The model's input tensor names, in model order.
@@ -98,6 +131,15 @@ pub struct SegmentJson {
     pub output_bytes: u64,
     /// Size of the segment file in bytes.
     pub file_bytes: u64,
+    /// Predicted (or profiled) parameter bytes cached on chip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_chip_bytes: Option<u64>,
+    /// Predicted (or profiled) parameter bytes streamed per inference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub off_chip_bytes: Option<u64>,
+    /// Predicted (or measured) time of the segment on one TPU, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
 }
 
 /// One tensor crossing a segment boundary.

@@ -4,9 +4,16 @@
 //! segment I/O, routing) and writes the segments one at a time, so that at most one segment is in
 //! memory besides the memory-mapped model. [`split_to_dir`] is what `tpupipe split` runs.
 
+use crate::cost::from_graph::GraphCost;
+use crate::cost::{Clock, CostModel, Interface};
 use crate::graph::{Graph, GraphError, SegmentIo};
 use crate::model_file::{LoadError, ModelFile};
 use crate::plan_json::{PlanJson, RouteJson, SegmentJson, Strategy, PLAN_FORMAT};
+use crate::planner::annotate::annotate_plan;
+use crate::planner::context::{PlanContext, PlanningError};
+use crate::planner::model_cost::ModelCost;
+use crate::planner::profile::{Profile, ProfileError};
+use crate::planner::strategy::Strategy as PlanStrategy;
 use crate::planner::{params, Cuts, PlanError};
 use crate::segment::{self, Route, SegmentBytes, SegmentError};
 use sha2::{Digest, Sha256};
@@ -32,6 +39,12 @@ pub enum SplitError {
     /// A segment could not be written.
     #[error(transparent)]
     Segment(#[from] SegmentError),
+    /// The planner could not choose or cost the cuts.
+    #[error(transparent)]
+    Planning(#[from] PlanningError),
+    /// The profile is unusable.
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
     /// The output directory could not be created.
     #[error("cannot create output directory {path}: {source}")]
     CreateDir {
@@ -143,6 +156,9 @@ impl<'a> Split<'a> {
                     input_bytes: io.inputs.iter().map(|&t| g.tensor_bytes(t).bytes()).sum(),
                     output_bytes: io.outputs.iter().map(|&t| g.tensor_bytes(t).bytes()).sum(),
                     file_bytes: file_bytes.get(i).copied().unwrap_or(0),
+                    on_chip_bytes: None,
+                    off_chip_bytes: None,
+                    latency_ms: None,
                 }
             })
             .collect();
@@ -166,6 +182,15 @@ impl<'a> Split<'a> {
             tpus: n,
             strategy,
             cuts: self.cuts.positions().to_vec(),
+            interface: None,
+            clock: None,
+            bottleneck_ms: None,
+            latency_ms: None,
+            throughput_per_s: None,
+            single_tpu_ms: None,
+            params_bottleneck_ms: None,
+            speedup_vs_one_tpu: None,
+            speedup_vs_params: None,
             op_count: g.len(),
             model_inputs: names(g.model_inputs()),
             model_outputs: names(g.model_outputs()),
@@ -219,6 +244,31 @@ pub struct SplitRequest {
     pub out_dir: PathBuf,
 }
 
+/// How [`split_to_dir_with`] chooses cuts when none are given, and how it costs the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanOptions {
+    /// The strategy for `tpus` segments (ignored when cuts are given).
+    pub strategy: PlanStrategy,
+    /// A profile of measured segment costs (required by `profiled`).
+    pub profile: Option<PathBuf>,
+    /// The link the cost figures assume.
+    pub interface: Interface,
+    /// The TPU clock the cost figures assume.
+    pub clock: Clock,
+}
+
+impl Default for PlanOptions {
+    /// The `params` split costed for USB 3 at the max clock (what [`split_to_dir`] does).
+    fn default() -> Self {
+        PlanOptions {
+            strategy: PlanStrategy::Params,
+            profile: None,
+            interface: Interface::Usb3,
+            clock: Clock::Max,
+        }
+    }
+}
+
 /// What [`split_to_dir`] wrote.
 #[derive(Debug, Clone)]
 pub struct SplitOutcome {
@@ -231,18 +281,52 @@ pub struct SplitOutcome {
 }
 
 /// Splits `model` as `request` says: writes `<stem>_segment_<i>_of_<N>.tflite` for each segment
-/// and `<stem>_plan.json` into the output directory.
+/// and `<stem>_plan.json` into the output directory. Without cuts, uses the equal-parameter
+/// split; the plan carries the cost model's figures ([`PlanOptions::default`]).
 pub fn split_to_dir(model: &ModelFile, request: &SplitRequest) -> Result<SplitOutcome, SplitError> {
+    split_to_dir_with(model, request, &PlanOptions::default())
+}
+
+/// [`split_to_dir`] with a choice of strategy, profile, link and clock.
+pub fn split_to_dir_with(
+    model: &ModelFile,
+    request: &SplitRequest,
+    options: &PlanOptions,
+) -> Result<SplitOutcome, SplitError> {
     let view = model.view()?;
     view.ensure_splittable()?;
     segment::check_external_buffers(&view)?;
     let graph = Graph::build(&view)?;
-    let (cuts, strategy) = choose_cuts(&graph, request.tpus, request.cuts.clone())?;
     let file_name = model
         .path()
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "model.tflite".to_string());
+    let profile = match &options.profile {
+        Some(path) => Some(Profile::read(path)?.validate(
+            path,
+            &file_name,
+            &sha256_hex(model.bytes()),
+            graph.len(),
+        )?),
+        None => None,
+    };
+    let source = GraphCost::new(&graph);
+    let cost = ModelCost::new(&source, CostModel::new(options.interface, options.clock));
+    let ctx = PlanContext::new(cost, Some(&graph), profile);
+    let (cuts, strategy) = match (request.cuts.is_some(), options.strategy) {
+        (false, PlanStrategy::Balanced | PlanStrategy::Profiled) => {
+            let n = request.tpus.ok_or(PlanError::NoSegments)?;
+            let c = ctx.cuts(options.strategy, n, false)?;
+            let strategy = match options.strategy {
+                PlanStrategy::Profiled => Strategy::Profiled,
+                _ => Strategy::Balanced,
+            };
+            (Cuts::new(c, graph.len())?, strategy)
+        }
+        _ => choose_cuts(&graph, request.tpus, request.cuts.clone())?,
+    };
+    let summary = ctx.summarize(options.strategy, cuts.positions(), cuts.segment_count())?;
     let split = Split::new(view, &graph, cuts, &file_name)?;
 
     let dir = &request.out_dir;
@@ -269,7 +353,8 @@ pub fn split_to_dir(model: &ModelFile, request: &SplitRequest) -> Result<SplitOu
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     })?;
-    let plan = split.plan(strategy, &sha, &stem, &sizes);
+    let mut plan = split.plan(strategy, &sha, &stem, &sizes);
+    annotate_plan(&mut plan, &summary, options.interface, options.clock);
     let plan_path = dir.join(format!("{stem}_plan.json"));
     write_file(&plan_path, plan.to_json().as_bytes())?;
     Ok(SplitOutcome {

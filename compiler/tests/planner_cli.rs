@@ -220,3 +220,88 @@ fn profiled_plan_uses_a_matching_profile() {
         "the measured segment is reported as such: {v}"
     );
 }
+
+#[test]
+fn split_defaults_to_balanced_and_writes_the_cost_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = model("mobilenet_v2.tflite");
+    let m = m.to_str().unwrap();
+    let out = dir.path().join("out");
+    let (ok, stdout, err) = tpupipe(&["split", m, "--tpus", "3", "--out", out.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(
+        stdout.contains("strategy balanced") && stdout.contains("predicted: bottleneck"),
+        "{stdout}"
+    );
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("mobilenet_v2_plan.json")).unwrap())
+            .unwrap();
+    // The split plan is `tpupipe plan --json` plus routing: same cuts and figures.
+    let (ok, planned, _) = tpupipe(&["plan", m, "--tpus", "3", "--json"]);
+    assert!(ok);
+    let planned: serde_json::Value = serde_json::from_str(&planned).unwrap();
+    assert_eq!(plan["strategy"], "balanced");
+    assert_eq!(plan["cuts"], planned["cuts"]);
+    for key in [
+        "bottleneck_ms",
+        "latency_ms",
+        "throughput_per_s",
+        "speedup_vs_params",
+    ] {
+        assert_eq!(plan[key], planned[key], "{key}");
+    }
+    for (a, b) in plan["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(planned["segments"].as_array().unwrap())
+    {
+        for key in [
+            "op_range",
+            "param_bytes",
+            "on_chip_bytes",
+            "off_chip_bytes",
+            "macs",
+            "latency_ms",
+            "input_bytes",
+            "output_bytes",
+        ] {
+            assert_eq!(a[key], b[key], "{key}");
+        }
+    }
+    assert!(plan["routing"].is_array());
+    // The other strategies and their errors.
+    let (ok, _, _) = tpupipe(&[
+        "split",
+        m,
+        "--tpus",
+        "2",
+        "--strategy",
+        "params",
+        "--interface",
+        "pcie",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok);
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("mobilenet_v2_plan.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (plan["strategy"].as_str(), plan["interface"].as_str()),
+        (Some("params"), Some("pcie"))
+    );
+    one_error_line(
+        &[
+            "split",
+            m,
+            "--tpus",
+            "2",
+            "--strategy",
+            "profiled",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "--profile",
+    );
+}

@@ -51,6 +51,8 @@ fn writes_segments_plan_and_summary() {
         model.to_str().unwrap(),
         "--tpus",
         "3",
+        "--strategy",
+        "params",
         "--out",
         out.to_str().unwrap(),
     ]);

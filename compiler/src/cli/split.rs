@@ -1,8 +1,10 @@
 //! `tpupipe split`: write each segment of a model as a standalone `.tflite`, plus a plan.
 
+use crate::cost::{Clock, Interface};
 use crate::model_file::ModelFile;
 use crate::plan_json::PlanJson;
-use crate::split::{split_to_dir, SplitRequest};
+use crate::planner::strategy::Strategy;
+use crate::split::{split_to_dir_with, PlanOptions, SplitRequest};
 use anyhow::{anyhow, bail};
 use clap::Args;
 use std::path::PathBuf;
@@ -13,8 +15,7 @@ use tpupipe_runtime::ByteCount;
 pub struct SplitArgs {
     /// The model file (a full-integer quantized .tflite, not yet compiled for the Edge TPU).
     pub model: PathBuf,
-    /// Number of segments, one per Edge TPU. Without --cuts, the cuts are the Edge TPU compiler's
-    /// equal-parameter split.
+    /// Number of segments, one per Edge TPU. Without --cuts, --strategy chooses the cuts.
     #[arg(long, short = 'n')]
     pub tpus: Option<usize>,
     /// Output directory (created if missing).
@@ -24,6 +25,19 @@ pub struct SplitArgs {
     /// splits before operator position c of the execution order (`tpupipe inspect` lists it).
     #[arg(long)]
     pub cuts: Option<String>,
+    /// How to choose the cuts without --cuts: the Edge TPU compiler's equal-parameter split
+    /// (params), the cost model's optimum (balanced), or that with a profile (profiled).
+    #[arg(long, value_enum, default_value_t = Strategy::Balanced)]
+    pub strategy: Strategy,
+    /// A profile of measured segment costs (see docs/profile-format.md).
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
+    /// The link the plan's cost figures assume.
+    #[arg(long, value_enum, default_value_t = Interface::Usb3)]
+    pub interface: Interface,
+    /// The TPU clock the plan's cost figures assume.
+    #[arg(long, value_enum, default_value_t = Clock::Max)]
+    pub clock: Clock,
 }
 
 /// Parses a `--cuts` list.
@@ -61,7 +75,13 @@ pub fn run(args: SplitArgs) -> anyhow::Result<()> {
         cuts,
         out_dir: args.out.clone(),
     };
-    let outcome = split_to_dir(&model, &request)
+    let options = PlanOptions {
+        strategy: args.strategy,
+        profile: args.profile.clone(),
+        interface: args.interface,
+        clock: args.clock,
+    };
+    let outcome = split_to_dir_with(&model, &request, &options)
         .map_err(|e| anyhow!("cannot split {}: {e}", args.model.display()))?;
     print!("{}", summary(&outcome.plan));
     println!("plan: {}", outcome.plan_path.display());
@@ -107,6 +127,15 @@ pub fn summary(plan: &PlanJson) -> String {
             ByteCount(s.input_bytes).to_string(),
             ByteCount(s.output_bytes).to_string(),
             s.file
+        ));
+    }
+    if let (Some(b), Some(t), Some(x)) = (
+        plan.bottleneck_ms,
+        plan.throughput_per_s,
+        plan.speedup_vs_one_tpu,
+    ) {
+        out.push_str(&format!(
+            "predicted: bottleneck {b:.3} ms, {t:.1} inferences/s, {x:.2}x over one TPU\n"
         ));
     }
     out

@@ -10,8 +10,10 @@
 //!   ([`model_cost`]), over any [`SegmentCostFn`](strategy::SegmentCostFn).
 //! - `profiled`: `balanced` over [`profiled`] costs (a [`profile`] file's measurements, the
 //!   model elsewhere).
-//! - [`brute_force`]: the test oracle; [`context`]: planning and summarising one model.
+//! - [`brute_force`]: the test oracle; [`context`]: planning and summarising one model;
+//!   [`annotate`]: cost figures for split plans.
 
+pub mod annotate;
 pub mod balanced;
 pub mod brute_force;
 pub mod context;

@@ -1,0 +1,31 @@
+//! Adding the cost model's figures to a split plan (`<stem>_plan.json`), so the plan `tpupipe
+//! split` writes carries what `tpupipe plan --json` prints, plus the routing.
+
+use super::context::PlanSummary;
+use crate::cost::{Clock, Interface};
+use crate::plan_json::PlanJson;
+
+/// Fills the optional cost fields of `plan` from `summary` (same cuts).
+pub fn annotate_plan(
+    plan: &mut PlanJson,
+    summary: &PlanSummary,
+    interface: Interface,
+    clock: Clock,
+) {
+    for (seg, report) in plan.segments.iter_mut().zip(&summary.plan.segments) {
+        debug_assert_eq!(seg.op_range, report.op_range);
+        seg.on_chip_bytes = Some(report.on_chip_bytes);
+        seg.off_chip_bytes = Some(report.off_chip_bytes);
+        seg.latency_ms = Some(report.latency_ms);
+    }
+    let p = &summary.plan.pipeline;
+    plan.interface = Some(interface.name().to_string());
+    plan.clock = Some(clock.name().to_string());
+    plan.bottleneck_ms = Some(p.bottleneck_ms);
+    plan.latency_ms = Some(p.latency_ms);
+    plan.throughput_per_s = Some(p.throughput_per_s);
+    plan.single_tpu_ms = Some(summary.single_tpu_ms);
+    plan.params_bottleneck_ms = Some(summary.params_bottleneck_ms);
+    plan.speedup_vs_one_tpu = Some(summary.speedup_vs_one_tpu);
+    plan.speedup_vs_params = Some(summary.speedup_vs_params);
+}
