@@ -88,6 +88,9 @@ def run_split(binary: str, case: Case, out_dir: str) -> dict:
         cmd += ["--tpus", str(case.tpus)]
     if case.cuts is not None:
         cmd += ["--cuts", ",".join(map(str, case.cuts))]
+    else:
+        # `split` defaults to the balanced strategy; these cases check the equal-parameter split.
+        cmd += ["--strategy", "params"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise CheckFailure(f"tpupipe split failed ({proc.returncode}): {proc.stderr.strip()}")
