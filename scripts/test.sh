@@ -42,7 +42,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/pip" install -q -r tests/fixtures/requirements-oracle.txt
 cargo build --release -p tpupipe-compiler --bin tpupipe
-export TPUPIPE_BIN="$PWD/target/release/tpupipe"
+export TPUPIPE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/tpupipe"
 echo "== tests/fixtures/verify_goldens.py (committed goldens still match the oracle)"
 "$venv/bin/python" tests/fixtures/verify_goldens.py
 for check in scripts/check_split.py scripts/check_synth.py; do
