@@ -132,15 +132,12 @@ fn tensor_bytes(t: &crate::model::TensorView<'_>) -> Result<usize, LoadError> {
             t.dtype()
         ))
     })?;
-    if let Some(sig) = t.shape_signature() {
-        let shape = t.shape();
-        if sig.iter().zip(&shape).any(|(&s, &d)| s < 0 && d <= 0) {
-            return Err(LoadError::Model(ModelError::DynamicShape {
-                tensor: t.id().0,
-                name: t.name().to_string(),
-                signature: sig,
-            }));
-        }
+    if t.has_unresolved_dynamic_dims() {
+        return Err(LoadError::Model(ModelError::DynamicShape {
+            tensor: t.id().0,
+            name: t.name().to_string(),
+            signature: t.shape_signature().unwrap_or_default(),
+        }));
     }
     Ok(t.num_elements() as usize * elem)
 }

@@ -170,10 +170,9 @@ impl<'a> ModelView<'a> {
 
     /// Checks what splitting needs: not already compiled, one subgraph, static shapes.
     ///
-    /// A dimension that is dynamic in the shape signature (-1) but has a positive declared size
-    /// (a Keras model converted without a fixed batch size declares batch 1) counts as static:
-    /// the segments are written with the declared size, which is also what TFLite allocates.
-    /// Only a dynamic dimension without a usable declared size is refused.
+    /// A dynamic leading (batch) dimension declared as 1 (a Keras model converted without a
+    /// fixed batch size) counts as static: the segments are written with batch 1. Any other
+    /// dynamic dimension is refused (see [`TensorView::has_unresolved_dynamic_dims`]).
     pub fn ensure_splittable(&self) -> Result<(), ModelError> {
         if self.is_edgetpu_compiled() {
             return Err(ModelError::AlreadyCompiled(EDGETPU_CUSTOM_CODE.to_string()));
@@ -184,10 +183,7 @@ impl<'a> ModelView<'a> {
         let sg = self.main_subgraph();
         for t in sg.tensors() {
             if let Some(sig) = t.shape_signature() {
-                let shape = t.shape();
-                let unusable = sig.len() != shape.len()
-                    || sig.iter().zip(&shape).any(|(&s, &d)| s < 0 && d <= 0);
-                if unusable {
+                if t.has_unresolved_dynamic_dims() {
                     return Err(ModelError::DynamicShape {
                         tensor: t.id().0,
                         name: t.name().to_string(),

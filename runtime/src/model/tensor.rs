@@ -55,6 +55,24 @@ impl<'a> TensorView<'a> {
         self.raw.shape_signature().map(|v| v.iter().collect())
     }
 
+    /// True when the shape signature marks a dimension dynamic (-1) in a way the declared shape
+    /// cannot stand for: only a dynamic leading (batch) dimension declared as 1 is taken to mean
+    /// what it says. A converter writes placeholders (such as `[1, 1]` for `[-1, -1]`) for
+    /// tensors whose real shape is computed at run time, so any other dynamic dimension makes
+    /// the declared shape untrustworthy.
+    pub fn has_unresolved_dynamic_dims(&self) -> bool {
+        let Some(sig) = self.shape_signature() else {
+            return false;
+        };
+        let shape = self.shape();
+        sig.len() != shape.len()
+            || sig
+                .iter()
+                .zip(&shape)
+                .enumerate()
+                .any(|(i, (&s, &d))| s < 0 && (i > 0 || d != 1))
+    }
+
     /// The element type.
     pub fn dtype(&self) -> ElementType {
         ElementType::from_schema(self.raw.type_())
