@@ -7,7 +7,7 @@
 //! - MEAN of a 4-D tensor over axes `[1, 2]` with `keep_dims` (TFLite's optimized path): the raw
 //!   sum times the multiplier of `input_scale / (count * output_scale)` plus
 //!   `output_zp - round(input_zp * input_scale / output_scale)`; whole blocks of
-//!   [`HW_CHANNEL_BLOCK`] channels round the final shift's ties upward, the remaining channels
+//!   `HW_CHANNEL_BLOCK` (16) channels round the final shift's ties upward, the remaining channels
 //!   away from zero.
 //! - SUM: `round(sum * scale + bias) + output_zp` in `f32`, with
 //!   `scale = input_scale / output_scale` and `bias = -input_zp * scale * count`, clamped.
