@@ -5,10 +5,14 @@
 //! Per family (FC sweep, conv sweep): median absolute relative error of the predicted
 //! single-TPU latency < 15%, and predicted on-chip / off-chip parameter bytes within 5% of what
 //! `edgetpu_compiler` reported.
+//!
+//! Also checks that real CNNs come out plausible against Coral's published single-TPU figures
+//! (USB Accelerator, max clock): ResNet-50, Inception V3 and MobileNet v2 within 25%, from the
+//! compact layer tables in `tests/data/` (no model files needed).
 
 use std::path::PathBuf;
 use tpupipe_compiler::cost::synthetic::SyntheticModel;
-use tpupipe_compiler::cost::{CostModel, CostSource};
+use tpupipe_compiler::cost::{CostModel, CostSource, Layer, SegmentEstimate};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -178,4 +182,78 @@ fn cost_model_matches_the_single_tpu_sweeps() {
         "conv median latency error {:.1}% >= 15%",
         100.0 * conv_med
     );
+}
+
+/// Reads a layer table from `tests/data/` (format in its header) and predicts the whole model on
+/// one USB 3 TPU at the max clock.
+fn predict_table(name: &str) -> SegmentEstimate {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let mut layers = Vec::new();
+    let mut io = None;
+    let mut total = None;
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let mut f = line.split_whitespace();
+        let tag = f.next().unwrap_or_default();
+        let n: Vec<u64> = f
+            .map(|x| {
+                x.parse()
+                    .unwrap_or_else(|e| panic!("{name}: {line:?}: {e}"))
+            })
+            .collect();
+        match (tag, n.as_slice()) {
+            ("io", &[i, o]) => io = Some((i, o)),
+            ("total", &[count, params]) => total = Some((count, params)),
+            ("conv", &[pos, k, i, o, p]) => layers.push(Layer::conv2d(pos, k, i, o, p)),
+            ("dw", &[pos, k, c, p]) => layers.push(Layer::depthwise(pos, k, c, p)),
+            ("fc", &[i, o, b, p]) => layers.push(Layer::fully_connected(i, o, b, p)),
+            ("elem", &[e, p]) => layers.push(Layer::elementwise(e, p)),
+            ("other", &[p]) => layers.push(Layer::other(p)),
+            _ => panic!("{name}: bad line {line:?}"),
+        }
+    }
+    let (count, params) = total.unwrap_or_else(|| panic!("{name}: no total line"));
+    let sum: u64 = layers.iter().map(|l| l.param_bytes.bytes()).sum();
+    assert_eq!(
+        (layers.len() as u64, sum),
+        (count, params),
+        "{name}: truncated?"
+    );
+    let (bytes_in, bytes_out) = io.unwrap_or_else(|| panic!("{name}: no io line"));
+    CostModel::default().segment(&layers, bytes_in, bytes_out)
+}
+
+#[test]
+fn real_cnns_are_plausible_against_corals_benchmarks() {
+    // Coral's published latencies (desktop CPU + USB Accelerator), ms. The Keras models differ
+    // a little from Coral's (ResNet-50 V1 from TF slim, ...), hence the 25% tolerance.
+    let cases = [
+        ("resnet50_layers.txt", "ResNet-50", 49.0),
+        ("inception_v3_layers.txt", "Inception V3", 42.8),
+        ("mobilenet_v2_layers.txt", "MobileNet v2", 2.6),
+    ];
+    let mut failures = Vec::new();
+    for (file, name, coral_ms) in cases {
+        let e = predict_table(file);
+        let err = (e.total_ms - coral_ms) / coral_ms;
+        println!(
+            "{name}: predicted {:.2} ms (compute {:.2}, streaming {:.2}, {:.2} MiB off chip), \
+             Coral {coral_ms} ms, {:+.1}%",
+            e.total_ms,
+            e.compute_ms,
+            e.stream_ms,
+            e.off_chip_bytes as f64 / MIB,
+            100.0 * err
+        );
+        if err.abs() > 0.25 {
+            failures.push(format!("{name}: {:.2} ms vs {coral_ms} ms", e.total_ms));
+        }
+    }
+    assert!(failures.is_empty(), "off by more than 25%: {failures:?}");
 }

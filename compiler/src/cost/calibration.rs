@@ -73,11 +73,21 @@ pub const CONV_MS_PER_PADDED_GMAC: f64 = 0.6357;
 /// output on the host. The re-layout part (12.18 - 2.68) does not depend on the link.
 pub const OUTPUT_RELAYOUT_MS_PER_MIB: f64 = 12.18 - USB3_MS_PER_MIB;
 
-/// Streaming a conv layer's weights costs this many times the link rate: fit over the conv
-/// rows with streamed layers after subtracting the on-chip model (median 8.96 ms/MiB =
-/// 3.34 x 2.68). Conv weights are fetched more than once per inference. Rows with three
-/// streamed layers (F >= 642) measured 13.2 ms/MiB, so the model underestimates them.
-pub const CONV_STREAM_REFETCH: f64 = 3.34;
+/// Streaming a conv layer's weights at 64x64 output positions costs this many times the link
+/// rate: fit over the conv rows with streamed layers after subtracting the on-chip model
+/// (median 8.96 ms/MiB = 3.34 x 2.68). Conv weights that do not fit on chip are re-streamed for
+/// each block of output positions the MAC array works through. Rows with three streamed layers
+/// (F >= 642) measured 13.2 ms/MiB, so the model underestimates them.
+pub const CONV_STREAM_REFETCH_AT_64X64: f64 = 3.34;
+
+/// Output positions (batch x height x width) covered by one fetch of a streamed conv layer's
+/// weights: `64 x 64 / 3.34` = 1226, about 35x35. A streamed conv layer's weights cross the link
+/// `max(1, positions / 1226)` times ([`crate::cost::Layer::stream_refetch`]). The conv sweep
+/// (all layers at 64x64) fixes only the ratio; the floor of one fetch for small spatial sizes
+/// is what real CNNs need: ResNet-50 streams ~17 MiB of 14x14 and 7x7 layers on one USB 3 TPU
+/// and Coral publishes 49 ms for it, which leaves ~2.6 ms/MiB for streaming, the bare link rate
+/// (a constant factor of 3.34 predicted 144 ms). See `docs/cost-model.md`, "Real CNNs".
+pub const CONV_POSITIONS_PER_FETCH: f64 = 64.0 * 64.0 / CONV_STREAM_REFETCH_AT_64X64;
 
 /// Fixed cost of each convolution-class layer (CONV_2D, DEPTHWISE_CONV_2D), ms. Not
 /// constrained by the sweeps (five conv layers each; absorbed in their 3% error). Set from

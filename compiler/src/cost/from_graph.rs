@@ -1,5 +1,5 @@
 //! The cost model's view of a real model: one [`Layer`] per operator of a
-//! [`Graph`](crate::graph::Graph), with shapes read from the graph.
+//! [`Graph`], with shapes read from the graph.
 
 use super::layer::Layer;
 use super::CostSource;

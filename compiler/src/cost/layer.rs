@@ -33,6 +33,9 @@ pub struct Layer {
     pub param_bytes: ByteCount,
     /// Parameter bytes the Edge TPU compiler stores (padded layout); what the cache holds.
     pub stored_bytes: ByteCount,
+    /// Output positions (batch x height x width) of a convolution; 0 for other kinds. Sets how
+    /// often streamed weights are re-fetched ([`Layer::stream_refetch`]).
+    pub positions: u64,
 }
 
 fn align(x: u64, to: u64) -> u64 {
@@ -57,6 +60,7 @@ impl Layer {
             .saturating_mul(out_features);
         Layer {
             kind: LayerKind::FullyConnected,
+            positions: 0,
             macs,
             padded_macs: macs,
             param_bytes: ByteCount(param_bytes),
@@ -85,6 +89,7 @@ impl Layer {
         let padded_per_pos = kernel_area.saturating_mul(i).saturating_mul(o);
         Layer {
             kind: LayerKind::Conv,
+            positions,
             macs: positions.saturating_mul(per_pos),
             padded_macs: positions.saturating_mul(padded_per_pos),
             param_bytes: ByteCount(param_bytes),
@@ -101,6 +106,7 @@ impl Layer {
         let c = align(channels, cal::CONV_OUT_ALIGN);
         Layer {
             kind: LayerKind::DepthwiseConv,
+            positions,
             macs: positions
                 .saturating_mul(kernel_area)
                 .saturating_mul(channels),
@@ -119,6 +125,7 @@ impl Layer {
     pub fn elementwise(elements: u64, param_bytes: u64) -> Layer {
         Layer {
             kind: LayerKind::Elementwise,
+            positions: 0,
             macs: elements,
             padded_macs: elements,
             param_bytes: ByteCount(param_bytes),
@@ -130,6 +137,7 @@ impl Layer {
     pub fn other(param_bytes: u64) -> Layer {
         Layer {
             kind: LayerKind::Other,
+            positions: 0,
             macs: 0,
             padded_macs: 0,
             param_bytes: ByteCount(param_bytes),
@@ -150,10 +158,14 @@ impl Layer {
         }
     }
 
-    /// How many times this layer's weights cross the link per inference when streamed.
+    /// How many times this layer's weights cross the link per inference when streamed:
+    /// convolutions re-fetch them once per [`cal::CONV_POSITIONS_PER_FETCH`] output positions
+    /// (3.34 times at 64x64), but at least once; other layers read them once.
     pub fn stream_refetch(&self) -> f64 {
         match self.kind {
-            LayerKind::Conv | LayerKind::DepthwiseConv => cal::CONV_STREAM_REFETCH,
+            LayerKind::Conv | LayerKind::DepthwiseConv => {
+                (self.positions as f64 / cal::CONV_POSITIONS_PER_FETCH).max(1.0)
+            }
             _ => 1.0,
         }
     }
@@ -178,6 +190,28 @@ mod tests {
         assert_eq!(
             Layer::fully_connected(1, 1, 1, 1 << 20).stored_bytes,
             ByteCount(1 << 20)
+        );
+    }
+
+    #[test]
+    fn conv_refetch_grows_with_output_positions_from_one() {
+        let conv = |side: u64| Layer::conv2d(side * side, 9, 256, 256, 9 * 256 * 256);
+        // Small spatial sizes (ResNet's 14x14 and 7x7 stages) stream their weights once.
+        assert_eq!(conv(7).stream_refetch(), 1.0);
+        assert_eq!(conv(14).stream_refetch(), 1.0);
+        // The calibration family's 64x64 layers re-fetch 3.34 times.
+        assert!((conv(64).stream_refetch() - cal::CONV_STREAM_REFETCH_AT_64X64).abs() < 1e-9);
+        // Monotone in between and beyond.
+        let r: Vec<f64> = [28, 35, 40, 56, 64, 112]
+            .iter()
+            .map(|&s| conv(s).stream_refetch())
+            .collect();
+        assert!(r.windows(2).all(|w| w[0] <= w[1]), "{r:?}");
+        assert!(r[2] > 1.0 && r[5] > r[4]);
+        // FC weights are read once whatever the batch.
+        assert_eq!(
+            Layer::fully_connected(64, 64, 4096, 64 * 64).stream_refetch(),
+            1.0
         );
     }
 }

@@ -210,6 +210,114 @@ pub fn check_filter_zero_points(
     Ok(())
 }
 
+/// The operands a weighted kernel (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED) starts from:
+/// input 0 and output 0, both 8-bit per-tensor quantized, and the constant filter (input 1) of
+/// the input's type.
+pub struct WeightedOperands<'c, 'a> {
+    /// The data input (input 0).
+    pub input: &'c TensorInfo<'a>,
+    /// The filter (input 1).
+    pub filter: &'c TensorInfo<'a>,
+    /// Output 0.
+    pub output: &'c TensorInfo<'a>,
+    /// The input's quantization.
+    pub qin: Q8,
+    /// The output's quantization.
+    pub qout: Q8,
+    /// The filter's constant bytes.
+    pub weights: &'a [u8],
+}
+
+impl<'c, 'a> WeightedOperands<'c, 'a> {
+    /// Reads and checks the operands, refusing a filter whose type differs from the input's or
+    /// that is not a constant.
+    pub fn of(ctx: &'c PrepareCtx<'a>) -> Result<Self, LoadError> {
+        let input = ctx.input(0)?;
+        let filter = ctx.input(1)?;
+        let output = ctx.output(0)?;
+        let qin = Q8::of(ctx, input, "input")?;
+        let qout = Q8::of(ctx, output, "output")?;
+        if filter.dtype != qin.dtype() {
+            return Err(ctx.unsupported(format!(
+                "filter type {} with input type {} is not supported",
+                filter.dtype, input.dtype
+            )));
+        }
+        let weights = constant_filter(ctx, filter)?;
+        Ok(WeightedOperands {
+            input,
+            filter,
+            output,
+            qin,
+            qout,
+            weights,
+        })
+    }
+}
+
+/// The bytes of a filter, which must be a constant tensor.
+pub fn constant_filter<'a>(
+    ctx: &PrepareCtx<'_>,
+    filter: &TensorInfo<'a>,
+) -> Result<&'a [u8], LoadError> {
+    filter
+        .data
+        .ok_or_else(|| ctx.unsupported("the filter must be a constant tensor"))
+}
+
+/// What a weighted layer's per-channel requantization is built from: the filter's scales and
+/// (checked) zero points, the bias and the fused activation's clamp range.
+pub struct ChannelQuant {
+    /// Per-output-channel filter scales.
+    pub scales: Vec<f32>,
+    /// Per-output-channel filter zero points.
+    pub zps: Vec<i32>,
+    /// Per-output-channel `i32` bias (zeros when there is none).
+    pub bias: Vec<i32>,
+    /// Lower clamp of the fused activation.
+    pub act_min: i32,
+    /// Upper clamp of the fused activation.
+    pub act_max: i32,
+}
+
+impl ChannelQuant {
+    /// Reads the filter's quantization along `axis` for `n` output channels, the optional bias
+    /// at input `bias_input` and the range of the fused activation `act` on the output `qout`.
+    pub fn of(
+        ctx: &PrepareCtx<'_>,
+        filter: &TensorInfo<'_>,
+        axis: usize,
+        n: usize,
+        bias_input: usize,
+        act: ActivationFunctionType,
+        qout: &Q8,
+    ) -> Result<ChannelQuant, LoadError> {
+        let (scales, zps) = filter_scales(ctx, filter, axis, n)?;
+        check_filter_zero_points(ctx, filter, &zps)?;
+        let bias = bias_values(ctx, ctx.optional_input(bias_input), n)?;
+        let (act_min, act_max) = fused_range(ctx, act, qout)?;
+        Ok(ChannelQuant {
+            scales,
+            zps,
+            bias,
+            act_min,
+            act_max,
+        })
+    }
+
+    /// The output stage for an input of scale `in_scale` and the output `qout`.
+    pub fn stage(&self, in_scale: f32, qout: &Q8, rounding: Rounding) -> OutputStage {
+        OutputStage::new(
+            self.bias.clone(),
+            &conv_multipliers(in_scale, &self.scales, qout.scale),
+            qout.zero_point,
+            self.act_min,
+            self.act_max,
+            rounding,
+        )
+    }
+}
+
 /// Writes an `i32` already clamped to the 8-bit range.
 #[inline(always)]
 pub fn store8(v: i32) -> u8 {

@@ -7,8 +7,7 @@
 //! the zero point is taken out inside the GEMM.
 
 use super::common::{
-    bias_values, check_filter_zero_points, conv_multipliers, filter_scales, fused_range, load8,
-    to_i16, OutputStage, Window, GEMM_ROUNDING, Q8,
+    load8, to_i16, ChannelQuant, OutputStage, WeightedOperands, Window, GEMM_ROUNDING,
 };
 use super::gemm::{self, FusedU8, Isa, PackedRhs};
 use super::requant::Rounding;
@@ -64,20 +63,14 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
         .raw()
         .builtin_options_as_conv_2_doptions()
         .ok_or_else(|| ctx.invalid("missing Conv2DOptions"))?;
-    let input = ctx.input(0)?;
-    let filter = ctx.input(1)?;
-    let output = ctx.output(0)?;
-    let qin = Q8::of(ctx, input, "input")?;
-    let qout = Q8::of(ctx, output, "output")?;
-    if filter.dtype != qin.dtype() {
-        return Err(ctx.unsupported(format!(
-            "filter type {} with input type {} is not supported",
-            filter.dtype, input.dtype
-        )));
-    }
-    let wdata = filter
-        .data
-        .ok_or_else(|| ctx.unsupported("the filter must be a constant tensor"))?;
+    let WeightedOperands {
+        input,
+        filter,
+        output,
+        qin,
+        qout,
+        weights: wdata,
+    } = WeightedOperands::of(ctx)?;
     if filter.shape.len() != 4 || input.shape.len() != 4 {
         return Err(ctx.invalid("input and filter must be 4-D"));
     }
@@ -118,10 +111,16 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
     if k > gemm::MAX_DEPTH {
         return Err(ctx.unsupported(format!("filter depth {k} is too large")));
     }
-    let (scales, zps) = filter_scales(ctx, filter, 0, cout)?;
-    check_filter_zero_points(ctx, filter, &zps)?;
-    let bias = bias_values(ctx, ctx.optional_input(2), cout)?;
-    let (act_min, act_max) = fused_range(ctx, opts.fused_activation_function(), &qout)?;
+    let cq = ChannelQuant::of(
+        ctx,
+        filter,
+        0,
+        cout,
+        2,
+        opts.fused_activation_function(),
+        &qout,
+    )?;
+    let zps = &cq.zps;
     let signed = qin.signed;
     let fk = kh * kw * fcin;
     let rhs = PackedRhs::new(cout, k, |c, d| {
@@ -152,12 +151,9 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
         && stride == cin;
     let rows = win.batches * win.out_h * win.out_w;
     let in_elems = input.num_elements();
-    let stage = OutputStage::new(
-        bias,
-        &conv_multipliers(qin.scale, &scales, qout.scale),
-        qout.zero_point,
-        act_min,
-        act_max,
+    let stage = cq.stage(
+        qin.scale,
+        &qout,
         if groups == 1 {
             GEMM_ROUNDING
         } else {

@@ -3,10 +3,7 @@
 //! of one output pixel (the loop the compiler vectorizes), then requantizes per channel with
 //! TFLite's double rounding.
 
-use super::common::{
-    bias_values, check_filter_zero_points, conv_multipliers, filter_scales, fused_range, load8,
-    to_i16, OutputStage, Window, Q8,
-};
+use super::common::{load8, to_i16, ChannelQuant, OutputStage, WeightedOperands, Window};
 use super::requant::Rounding;
 use crate::interp::error::{EvalError, LoadError};
 use crate::interp::kernel::{Kernel, PrepareCtx};
@@ -73,20 +70,14 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
         .raw()
         .builtin_options_as_depthwise_conv_2_doptions()
         .ok_or_else(|| ctx.invalid("missing DepthwiseConv2DOptions"))?;
-    let input = ctx.input(0)?;
-    let filter = ctx.input(1)?;
-    let output = ctx.output(0)?;
-    let qin = Q8::of(ctx, input, "input")?;
-    let qout = Q8::of(ctx, output, "output")?;
-    if filter.dtype != qin.dtype() {
-        return Err(ctx.unsupported(format!(
-            "filter type {} with input type {} is not supported",
-            filter.dtype, input.dtype
-        )));
-    }
-    let wdata = filter
-        .data
-        .ok_or_else(|| ctx.unsupported("the filter must be a constant tensor"))?;
+    let WeightedOperands {
+        input,
+        filter,
+        output,
+        qin,
+        qout,
+        weights: wdata,
+    } = WeightedOperands::of(ctx)?;
     if filter.shape.len() != 4 || input.shape.len() != 4 || output.shape.len() != 4 {
         return Err(ctx.invalid("input, filter and output must be 4-D"));
     }
@@ -109,10 +100,16 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
         (opts.dilation_h_factor(), opts.dilation_w_factor()),
         opts.padding(),
     )?;
-    let (scales, zps) = filter_scales(ctx, filter, 3, cout)?;
-    check_filter_zero_points(ctx, filter, &zps)?;
-    let bias = bias_values(ctx, ctx.optional_input(2), cout)?;
-    let (act_min, act_max) = fused_range(ctx, opts.fused_activation_function(), &qout)?;
+    let cq = ChannelQuant::of(
+        ctx,
+        filter,
+        3,
+        cout,
+        2,
+        opts.fused_activation_function(),
+        &qout,
+    )?;
+    let zps = &cq.zps;
     let signed = qin.signed;
     let weights: Vec<i16> = (0..kh * kw * cout)
         .map(|i| (load8(signed, wdata[i]) - zps[i % cout]) as i16)
@@ -125,19 +122,17 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
         cout,
         mult,
         weights,
-        stage: OutputStage::new(
-            bias,
-            &conv_multipliers(qin.scale, &scales, qout.scale),
-            qout.zero_point,
-            act_min,
-            act_max,
-            if signed {
-                Rounding::DoubleUpward
-            } else {
-                Rounding::Double
-            },
-        )
-        .with_scalar_tail_from(cout / DW_CHANNEL_BLOCK * DW_CHANNEL_BLOCK),
+        stage: cq
+            .stage(
+                qin.scale,
+                &qout,
+                if signed {
+                    Rounding::DoubleUpward
+                } else {
+                    Rounding::Double
+                },
+            )
+            .with_scalar_tail_from(cout / DW_CHANNEL_BLOCK * DW_CHANNEL_BLOCK),
         in_signed: signed,
         in_zp: qin.zero_point,
         in16: vec![0; pixels * cout],

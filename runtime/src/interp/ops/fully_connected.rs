@@ -4,10 +4,7 @@
 //! As in [`super::conv`], weights that fit in `i8` take the GEMM's fast `u8` path when the CPU
 //! has one (raw input bytes, the zero point taken out inside the GEMM, requantization fused).
 
-use super::common::{
-    bias_values, check_filter_zero_points, conv_multipliers, filter_scales, fused_range, load8,
-    to_i16, OutputStage, GEMM_ROUNDING, Q8,
-};
+use super::common::{load8, to_i16, ChannelQuant, OutputStage, WeightedOperands, GEMM_ROUNDING};
 use super::gemm::{self, FusedU8, Isa, PackedRhs};
 use crate::interp::error::{EvalError, LoadError};
 use crate::interp::kernel::{Kernel, PrepareCtx};
@@ -42,20 +39,14 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
     if opts.weights_format() != FullyConnectedOptionsWeightsFormat::DEFAULT {
         return Err(ctx.unsupported("shuffled weights format is not supported"));
     }
-    let input = ctx.input(0)?;
-    let filter = ctx.input(1)?;
-    let output = ctx.output(0)?;
-    let qin = Q8::of(ctx, input, "input")?;
-    let qout = Q8::of(ctx, output, "output")?;
-    if filter.dtype != qin.dtype() {
-        return Err(ctx.unsupported(format!(
-            "filter type {} with input type {} is not supported",
-            filter.dtype, input.dtype
-        )));
-    }
-    let wdata = filter
-        .data
-        .ok_or_else(|| ctx.unsupported("the filter must be a constant tensor"))?;
+    let WeightedOperands {
+        input,
+        filter,
+        output,
+        qin,
+        qout,
+        weights: wdata,
+    } = WeightedOperands::of(ctx)?;
     if filter.shape.len() != 2 {
         return Err(ctx.invalid(format!("filter shape {:?} is not 2-D", filter.shape)));
     }
@@ -76,23 +67,22 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
             output.shape
         )));
     }
-    let (scales, zps) = filter_scales(ctx, filter, 0, n)?;
-    check_filter_zero_points(ctx, filter, &zps)?;
-    let bias = bias_values(ctx, ctx.optional_input(2), n)?;
-    let (act_min, act_max) = fused_range(ctx, opts.fused_activation_function(), &qout)?;
+    let cq = ChannelQuant::of(
+        ctx,
+        filter,
+        0,
+        n,
+        2,
+        opts.fused_activation_function(),
+        &qout,
+    )?;
+    let zps = &cq.zps;
     let signed = qin.signed;
     let rhs = PackedRhs::new(n, k, |c, d| {
         (load8(signed, wdata[c * k + d]) - zps[c]) as i16
     });
     let block = ROW_BLOCK.min(batches.max(1));
-    let stage = OutputStage::new(
-        bias,
-        &conv_multipliers(qin.scale, &scales, qout.scale),
-        qout.zero_point,
-        act_min,
-        act_max,
-        GEMM_ROUNDING,
-    );
+    let stage = cq.stage(qin.scale, &qout, GEMM_ROUNDING);
     let isa = gemm::detect();
     // The zero point mapped like the input bytes (in 0..=255 for valid 8-bit tensors).
     let mapped_zp = qin.zero_point + if signed { 128 } else { 0 };

@@ -2,10 +2,7 @@
 //! input pixels against every filter tap, scattered (col2im) into `i32` sums, then per-channel
 //! requantization.
 
-use super::common::{
-    bias_values, check_filter_zero_points, conv_multipliers, filter_scales, fused_range, load8,
-    to_i16, OutputStage, Window, Q8,
-};
+use super::common::{constant_filter, load8, to_i16, ChannelQuant, OutputStage, Window, Q8};
 use super::gemm::{self, Isa, PackedRhs};
 use super::requant::Rounding;
 use crate::dtype::ElementType;
@@ -57,9 +54,7 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
             )));
         }
     }
-    let wdata = filter
-        .data
-        .ok_or_else(|| ctx.unsupported("the filter must be a constant tensor"))?;
+    let wdata = constant_filter(ctx, filter)?;
     if filter.shape.len() != 4 || input.shape.len() != 4 || output.shape.len() != 4 {
         return Err(ctx.invalid("input, filter and output must be 4-D"));
     }
@@ -89,11 +84,9 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
     if cin > gemm::MAX_DEPTH {
         return Err(ctx.unsupported(format!("input depth {cin} is too large")));
     }
-    let (scales, zps) = filter_scales(ctx, filter, 0, cout)?;
-    check_filter_zero_points(ctx, filter, &zps)?;
-    let bias = bias_values(ctx, ctx.optional_input(3), cout)?;
     let act = opts.fused_activation_function();
-    let (act_min, act_max) = fused_range(ctx, act, &qout)?;
+    let cq = ChannelQuant::of(ctx, filter, 0, cout, 3, act, &qout)?;
+    let zps = &cq.zps;
     if act != ActivationFunctionType::NONE && ctx.version < 4 {
         return Err(ctx.invalid("fused activations need TRANSPOSE_CONV version 4"));
     }
@@ -111,15 +104,9 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
         cols: vec![0; in_pixels * rhs.n_padded()],
         in16: vec![0; in_pixels * rhs.k_padded()],
         rhs,
-        stage: OutputStage::new(
-            bias,
-            &conv_multipliers(qin.scale, &scales, qout.scale),
-            qout.zero_point,
-            act_min,
-            act_max,
-            Rounding::DoubleUpward,
-        )
-        .with_scalar_tail_from(cout / 8 * 8),
+        stage: cq
+            .stage(qin.scale, &qout, Rounding::DoubleUpward)
+            .with_scalar_tail_from(cout / 8 * 8),
         in_signed: qin.signed,
         in_zp: qin.zero_point,
         isa: gemm::detect(),
