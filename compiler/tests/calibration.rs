@@ -7,8 +7,8 @@
 //! `edgetpu_compiler` reported.
 //!
 //! Also checks that real CNNs come out plausible against Coral's published single-TPU figures
-//! (USB Accelerator, max clock): ResNet-50, Inception V3 and MobileNet v2 within 25%, from the
-//! compact layer tables in `tests/data/` (no model files needed).
+//! (USB Accelerator, max clock): ResNet-50, Inception V3, ResNet-152 V2, VGG16 and MobileNet v2
+//! within 25%, from the compact layer tables in `tests/data/` (no model files needed).
 
 use std::path::PathBuf;
 use tpupipe_compiler::cost::synthetic::SyntheticModel;
@@ -236,6 +236,8 @@ fn real_cnns_are_plausible_against_corals_benchmarks() {
     let cases = [
         ("resnet50_layers.txt", "ResNet-50", 49.0),
         ("inception_v3_layers.txt", "Inception V3", 42.8),
+        ("resnet152v2_layers.txt", "ResNet-152 V2", 128.0),
+        ("vgg16_layers.txt", "VGG16", 296.0),
         ("mobilenet_v2_layers.txt", "MobileNet v2", 2.6),
     ];
     let mut failures = Vec::new();
