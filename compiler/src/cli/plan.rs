@@ -31,6 +31,22 @@ pub struct PlanArgs {
     /// How to choose the cuts.
     #[arg(long, value_enum, default_value_t = Strategy::Balanced)]
     pub strategy: Strategy,
+    /// The cost-model flags.
+    #[command(flatten)]
+    pub cost: CostArgs,
+    /// Use fewer TPUs when more stages would be slower (balanced and profiled).
+    #[arg(long)]
+    pub allow_fewer: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The cost-model flags of `plan`, `split` and `simulate`: an optional profile of measured
+/// costs, and the link and clock the cost model assumes. Commands that word a flag's help
+/// differently override it with `mut_arg`.
+#[derive(Debug, Args)]
+pub struct CostArgs {
     /// A profile of measured segment costs (see docs/profile-format.md).
     #[arg(long)]
     pub profile: Option<PathBuf>,
@@ -40,12 +56,13 @@ pub struct PlanArgs {
     /// The TPU clock (libedgetpu max or std build).
     #[arg(long, value_enum, default_value_t = Clock::Max)]
     pub clock: Clock,
-    /// Use fewer TPUs when more stages would be slower (balanced and profiled).
-    #[arg(long)]
-    pub allow_fewer: bool,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
+}
+
+impl CostArgs {
+    /// The cost model for the chosen link and clock.
+    pub fn model(&self) -> CostModel {
+        CostModel::new(self.interface, self.clock)
+    }
 }
 
 /// `tpupipe plan --json`: the plan, its segments and its totals. Segment figures use the same
@@ -242,17 +259,17 @@ pub fn load_profile(
 
 /// Plans `model` as the arguments say.
 pub fn plan_model(model: &LoadedModel, args: &PlanArgs) -> anyhow::Result<PlanOutput> {
-    let profile = load_profile(args.profile.as_deref(), model)?;
+    let profile = load_profile(args.cost.profile.as_deref(), model)?;
     let source = GraphCost::new(&model.graph);
-    let cost = ModelCost::new(&source, CostModel::new(args.interface, args.clock));
+    let cost = ModelCost::new(&source, args.cost.model());
     let ctx = PlanContext::new(cost, Some(&model.graph), profile);
     let summary = ctx.summary(args.strategy, args.tpus, args.allow_fewer)?;
     Ok(PlanOutput::new(
         &model.name,
         &model.sha256,
         model.graph.len(),
-        args.interface,
-        args.clock,
+        args.cost.interface,
+        args.cost.clock,
         &summary,
     ))
 }

@@ -2,9 +2,9 @@
 //! every strategy (`profiled` only with `--profile`), as a table or JSON, plus an SVG chart of
 //! throughput against TPU count (default `<stem>_simulate.svg` in the current directory).
 
-use super::plan::{load_model, load_profile};
+use super::plan::{load_model, load_profile, CostArgs};
 use crate::cost::from_graph::GraphCost;
-use crate::cost::{Clock, CostModel, Interface};
+use crate::cost::{Clock, Interface};
 use crate::planner::context::PlanContext;
 use crate::planner::model_cost::ModelCost;
 use crate::planner::strategy::Strategy;
@@ -17,21 +17,20 @@ use std::path::PathBuf;
 
 /// Arguments of `tpupipe simulate`.
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("profile", |a| a
+        .help("A profile of measured segment costs (enables the `profiled` strategy)")),
+    mut_arg("clock", |a| a.help("The TPU clock"))
+)]
 pub struct SimulateArgs {
     /// The model file (`.tflite`).
     pub model: PathBuf,
     /// Simulate 1..=K TPUs.
     #[arg(long)]
     pub max_tpus: usize,
-    /// A profile of measured segment costs (enables the `profiled` strategy).
-    #[arg(long)]
-    pub profile: Option<PathBuf>,
-    /// How the host reaches the TPUs.
-    #[arg(long, value_enum, default_value_t = Interface::Usb3)]
-    pub interface: Interface,
-    /// The TPU clock.
-    #[arg(long, value_enum, default_value_t = Clock::Max)]
-    pub clock: Clock,
+    /// The cost-model flags.
+    #[command(flatten)]
+    pub cost: CostArgs,
     /// Let balanced/profiled use fewer TPUs when more stages would be slower.
     #[arg(long)]
     pub allow_fewer: bool,
@@ -91,13 +90,13 @@ pub struct SimulateOutput {
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let model = load_model(&args.model)?;
     Cuts::check_segment_count(args.max_tpus, model.graph.len())?;
-    let profile = load_profile(args.profile.as_deref(), &model)?;
+    let profile = load_profile(args.cost.profile.as_deref(), &model)?;
     let strategies: Vec<Strategy> = Strategy::ALL
         .into_iter()
         .filter(|s| *s != Strategy::Profiled || profile.is_some())
         .collect();
     let source = GraphCost::new(&model.graph);
-    let cost = ModelCost::new(&source, CostModel::new(args.interface, args.clock));
+    let cost = ModelCost::new(&source, args.cost.model());
     let ctx = PlanContext::new(cost, Some(&model.graph), profile);
     let mut points = Vec::new();
     let mut single = 0.0;
@@ -126,8 +125,8 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         title: format!(
             "{}: predicted throughput ({}, {} clock)",
             model.name,
-            args.interface.name(),
-            args.clock.name()
+            args.cost.interface.name(),
+            args.cost.clock.name()
         ),
         x_label: "Edge TPUs".into(),
         y_label: "inferences per second".into(),
@@ -149,8 +148,8 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         model: model.name.clone(),
         model_sha256: model.sha256.clone(),
         op_count: model.graph.len(),
-        interface: args.interface,
-        clock: args.clock,
+        interface: args.cost.interface,
+        clock: args.cost.clock,
         single_tpu_ms: single,
         points,
         svg: svg_path.display().to_string(),

@@ -1,6 +1,6 @@
 //! `tpupipe split`: write each segment of a model as a standalone `.tflite`, plus a plan.
 
-use crate::cost::{Clock, Interface};
+use super::plan::CostArgs;
 use crate::model_file::ModelFile;
 use crate::plan_json::PlanJson;
 use crate::planner::strategy::Strategy;
@@ -12,6 +12,10 @@ use tpupipe_runtime::ByteCount;
 
 /// Arguments of `tpupipe split`.
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("interface", |a| a.help("The link the plan's cost figures assume")),
+    mut_arg("clock", |a| a.help("The TPU clock the plan's cost figures assume"))
+)]
 pub struct SplitArgs {
     /// The model file (a full-integer quantized .tflite, not yet compiled for the Edge TPU).
     pub model: PathBuf,
@@ -29,15 +33,9 @@ pub struct SplitArgs {
     /// (params), the cost model's optimum (balanced), or that with a profile (profiled).
     #[arg(long, value_enum, default_value_t = Strategy::Balanced)]
     pub strategy: Strategy,
-    /// A profile of measured segment costs (see docs/profile-format.md).
-    #[arg(long)]
-    pub profile: Option<PathBuf>,
-    /// The link the plan's cost figures assume.
-    #[arg(long, value_enum, default_value_t = Interface::Usb3)]
-    pub interface: Interface,
-    /// The TPU clock the plan's cost figures assume.
-    #[arg(long, value_enum, default_value_t = Clock::Max)]
-    pub clock: Clock,
+    /// The cost-model flags.
+    #[command(flatten)]
+    pub cost: CostArgs,
 }
 
 /// Parses a `--cuts` list.
@@ -77,9 +75,9 @@ pub fn run(args: SplitArgs) -> anyhow::Result<()> {
     };
     let options = PlanOptions {
         strategy: args.strategy,
-        profile: args.profile.clone(),
-        interface: args.interface,
-        clock: args.clock,
+        profile: args.cost.profile.clone(),
+        interface: args.cost.interface,
+        clock: args.cost.clock,
     };
     let outcome = split_to_dir_with(&model, &request, &options)
         .map_err(|e| anyhow!("cannot split {}: {e}", args.model.display()))?;

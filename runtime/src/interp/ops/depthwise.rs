@@ -218,6 +218,54 @@ fn accumulate_impl(k: &mut Depthwise, out: &mut [u8]) {
 
 super::common::avx2_dispatch!(fn accumulate(k: &mut Depthwise, out: &mut [u8]) => accumulate_impl);
 
+/// Fills `k.tap_src` with the `in16` offset of every tap of every pixel of output row `oy` of
+/// batch `b` (`usize::MAX` for padding); `tp` is the padded tap count.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[inline(always)]
+fn fill_tap_sources(k: &mut Depthwise, b: usize, oy: usize, tp: usize) {
+    let w = k.win;
+    let cout = k.cout;
+    for ox in 0..w.out_w {
+        let srcs = &mut k.tap_src[ox * tp..(ox + 1) * tp];
+        srcs.fill(usize::MAX);
+        for ky in 0..w.k_h {
+            let Some(y) = w.in_y(oy, ky) else { continue };
+            for kx in 0..w.k_w {
+                if let Some(x) = w.in_x(ox, kx) {
+                    srcs[ky * w.k_w + kx] = ((b * w.in_h + y) * w.in_w + x) * cout;
+                }
+            }
+        }
+    }
+}
+
+/// Finishes one output row of the SIMD paths: sums channels `from..` (those past the last
+/// whole vector block) in scalar code from `k.tap_src`, then requantizes every pixel into
+/// `out` (the row's `out_w * cout` bytes).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[inline(always)]
+fn finish_row(k: &mut Depthwise, from: usize, tp: usize, out: &mut [u8]) {
+    let w = k.win;
+    let cout = k.cout;
+    let taps = w.k_h * w.k_w;
+    for ox in 0..w.out_w {
+        for c in from..cout {
+            let mut a = 0i32;
+            for t in 0..taps {
+                let off = k.tap_src[ox * tp + t];
+                if off != usize::MAX {
+                    a += k.in16[off + c] as i32 * k.weights[t * cout + c] as i32;
+                }
+            }
+            k.acc[ox * cout + c] = a;
+        }
+    }
+    for ox in 0..w.out_w {
+        let acc = &k.acc[ox * cout..(ox + 1) * cout];
+        k.stage.apply(acc, &mut out[ox * cout..(ox + 1) * cout]);
+    }
+}
+
 /// The AVX2 path. For one output row at a time: the source of every tap of every pixel is
 /// looked up first; then, per block of 16 channels (the block's paired weights stay in
 /// registers), every pixel interleaves two taps at a time and multiplies them with `vpmaddwd`
@@ -242,18 +290,7 @@ unsafe fn accumulate_avx2(k: &mut Depthwise, out: &mut [u8]) {
     for b in 0..w.batches {
         for oy in 0..w.out_h {
             // Sources of every tap of every pixel of this row (zeros for padding).
-            for ox in 0..w.out_w {
-                let srcs = &mut k.tap_src[ox * tp..(ox + 1) * tp];
-                srcs.fill(usize::MAX);
-                for ky in 0..w.k_h {
-                    let Some(y) = w.in_y(oy, ky) else { continue };
-                    for kx in 0..w.k_w {
-                        if let Some(x) = w.in_x(ox, kx) {
-                            srcs[ky * w.k_w + kx] = ((b * w.in_h + y) * w.in_w + x) * cout;
-                        }
-                    }
-                }
-            }
+            fill_tap_sources(k, b, oy, tp);
             let srcs = k.tap_src.as_ptr();
             let acc = k.acc.as_mut_ptr();
             if pairs == 5 {
@@ -261,23 +298,7 @@ unsafe fn accumulate_avx2(k: &mut Depthwise, out: &mut [u8]) {
             } else {
                 row_blocks::<0>(srcs, in16, zeros, paired, acc, w.out_w, blocks, cout, pairs);
             }
-            for ox in 0..w.out_w {
-                for c in blocks * 16..cout {
-                    let mut a = 0i32;
-                    for t in 0..taps {
-                        let off = k.tap_src[ox * tp + t];
-                        if off != usize::MAX {
-                            a += k.in16[off + c] as i32 * k.weights[t * cout + c] as i32;
-                        }
-                    }
-                    k.acc[ox * cout + c] = a;
-                }
-            }
-            for ox in 0..w.out_w {
-                let acc = &k.acc[ox * cout..(ox + 1) * cout];
-                k.stage
-                    .apply(acc, &mut out[o + ox * cout..o + (ox + 1) * cout]);
-            }
+            finish_row(k, blocks * 16, tp, &mut out[o..o + row_len]);
             o += row_len;
         }
     }
@@ -354,18 +375,7 @@ unsafe fn accumulate_neon(k: &mut Depthwise, out: &mut [u8]) {
     let mut o = 0;
     for b in 0..w.batches {
         for oy in 0..w.out_h {
-            for ox in 0..w.out_w {
-                let srcs = &mut k.tap_src[ox * tp..(ox + 1) * tp];
-                srcs.fill(usize::MAX);
-                for ky in 0..w.k_h {
-                    let Some(y) = w.in_y(oy, ky) else { continue };
-                    for kx in 0..w.k_w {
-                        if let Some(x) = w.in_x(ox, kx) {
-                            srcs[ky * w.k_w + kx] = ((b * w.in_h + y) * w.in_w + x) * cout;
-                        }
-                    }
-                }
-            }
+            fill_tap_sources(k, b, oy, tp);
             let in16 = k.in16.as_ptr();
             let weights = k.weights.as_ptr();
             let acc = k.acc.as_mut_ptr();
@@ -387,23 +397,7 @@ unsafe fn accumulate_neon(k: &mut Depthwise, out: &mut [u8]) {
                     vst1q_s32(dst.add(4), hi);
                 }
             }
-            for ox in 0..w.out_w {
-                for c in blocks * 8..cout {
-                    let mut a = 0i32;
-                    for t in 0..taps {
-                        let off = k.tap_src[ox * tp + t];
-                        if off != usize::MAX {
-                            a += k.in16[off + c] as i32 * k.weights[t * cout + c] as i32;
-                        }
-                    }
-                    k.acc[ox * cout + c] = a;
-                }
-            }
-            for ox in 0..w.out_w {
-                let acc = &k.acc[ox * cout..(ox + 1) * cout];
-                k.stage
-                    .apply(acc, &mut out[o + ox * cout..o + (ox + 1) * cout]);
-            }
+            finish_row(k, blocks * 8, tp, &mut out[o..o + row_len]);
             o += row_len;
         }
     }
