@@ -679,3 +679,16 @@ fn quadratic_liveness_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn model_input_passed_through_to_an_output_is_allowed() {
+    let mut b = ModelBuilder::new();
+    let x = b.int8("x", &[1, 4]);
+    let y = b.int8("y", &[1, 4]);
+    b.op(BuiltinOperator::RELU, &[x], &[y]);
+    b.inputs(&[x]).outputs(&[y, x]);
+    let g = build(&b.finish()).unwrap();
+    assert_eq!(g.model_outputs(), &[TensorId(1), TensorId(0)]);
+    // No segment produces the passed-through input: it is routed from the host.
+    assert_eq!(g.segment_io(0..1).outputs, vec![TensorId(1)]);
+}

@@ -63,8 +63,8 @@ pub enum GraphError {
         /// The limit, [`super::MAX_LIVE_ENTRIES`].
         limit: u64,
     },
-    /// A model output is not produced by any operator.
-    #[error("model output {tensor} ('{name}') is not produced by any operator")]
+    /// A model output is neither produced by an operator nor a model input.
+    #[error("model output {tensor} ('{name}') is not produced by any operator (nor is it a model input)")]
     OutputNotProduced {
         /// The tensor.
         tensor: TensorId,

@@ -230,8 +230,10 @@ impl Graph {
             }
             preds.push(p);
         }
+        // A model output is produced by an operator, or is a model input passed straight
+        // through (routed from the host; no segment produces it).
         for &t in &model_outputs {
-            if !matches!(source[t.index()], Source::Op(_)) {
+            if !matches!(source[t.index()], Source::Op(_) | Source::ModelInput) {
                 return Err(GraphError::OutputNotProduced {
                     tensor: t,
                     name: raw_name(t),
