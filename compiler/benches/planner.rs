@@ -1,6 +1,7 @@
-//! Planner benchmark report: predicted speedups of the `params` and `balanced` strategies over
-//! one TPU on the paper's model families (FC N = 100..3000, conv F = 32..702) for 1-4 TPUs,
-//! the time the planner itself takes, and planning MobileNet v2 for 1..8 TPUs.
+//! Planner benchmark report: predicted speedups of the `params` and `balanced` strategies (the
+//! latter with and without replicated segments) over one TPU on the paper's model families
+//! (FC N = 100..3000, conv F = 32..702) for 1-4 TPUs, the time the planner itself takes, and
+//! planning MobileNet v2 (and ResNet-50, given `TPUPIPE_RESNET50=path`) for 1..8 TPUs.
 //!
 //! Writes a table to stdout and `<target>/planner-report/report.md`, and SVG charts beside it.
 //! Run with `cargo bench -p tpupipe-compiler --bench planner`.
@@ -13,18 +14,23 @@ use tpupipe_compiler::cost::synthetic::SyntheticModel;
 use tpupipe_compiler::cost::CostModel;
 use tpupipe_compiler::graph::Graph;
 use tpupipe_compiler::model_file::ModelFile;
-use tpupipe_compiler::planner::context::PlanContext;
+use tpupipe_compiler::planner::context::{PlanContext, SearchOptions};
 use tpupipe_compiler::planner::model_cost::ModelCost;
 use tpupipe_compiler::planner::strategy::Strategy;
 use tpupipe_compiler::svg::{LineChart, Series};
 
 const MAX_TPUS: usize = 4;
 
+const REPLICATE: SearchOptions = SearchOptions {
+    allow_fewer: false,
+    replicate: true,
+};
+
 struct FamilyRow {
     knob: u64,
     single_ms: f64,
-    /// [tpus-1] -> (params speedup, balanced speedup) over one TPU.
-    speedups: Vec<(f64, f64)>,
+    /// [tpus-1] -> (params, balanced, balanced with replication) speedup over one TPU.
+    speedups: Vec<(f64, f64, f64)>,
     plan_time: Duration,
 }
 
@@ -39,12 +45,16 @@ fn sweep(family: &str, knobs: &[u64], build: fn(u64) -> SyntheticModel) -> Vec<F
             let t0 = Instant::now();
             for tpus in 1..=MAX_TPUS {
                 let b = ctx
-                    .summary(Strategy::Balanced, tpus, false)
+                    .summary(Strategy::Balanced, tpus, SearchOptions::EXACT)
+                    .unwrap_or_else(|e| panic!("{family} {knob}: {e}"));
+                let r = ctx
+                    .summary(Strategy::Balanced, tpus, REPLICATE)
                     .unwrap_or_else(|e| panic!("{family} {knob}: {e}"));
                 single_ms = b.single_tpu_ms;
                 speedups.push((
                     b.single_tpu_ms / b.params_bottleneck_ms,
                     b.speedup_vs_one_tpu,
+                    r.speedup_vs_one_tpu,
                 ));
             }
             FamilyRow {
@@ -75,8 +85,8 @@ fn family_section(out: &mut String, name: &str, knob: &str, rows: &[FamilyRow]) 
     let mut header = format!("| {knob} | 1 TPU ms |");
     let mut rule = String::from("|---:|---:|");
     for t in 2..=MAX_TPUS {
-        let _ = write!(header, " params x{t} | balanced x{t} |");
-        rule.push_str("---:|---:|");
+        let _ = write!(header, " params x{t} | balanced x{t} | replicated x{t} |");
+        rule.push_str("---:|---:|---:|");
     }
     header.push_str(" plan time (1-4 TPUs) |");
     rule.push_str("---:|");
@@ -84,8 +94,8 @@ fn family_section(out: &mut String, name: &str, knob: &str, rows: &[FamilyRow]) 
     for r in rows {
         let mut line = format!("| {} | {:.2} |", r.knob, r.single_ms);
         for t in 2..=MAX_TPUS {
-            let (p, b) = r.speedups[t - 1];
-            let _ = write!(line, " {p:.2} | {b:.2} |");
+            let (p, b, x) = r.speedups[t - 1];
+            let _ = write!(line, " {p:.2} | {b:.2} | {x:.2} |");
         }
         let _ = write!(line, " {:.0} µs |", r.plan_time.as_secs_f64() * 1e6);
         let _ = writeln!(out, "{line}");
@@ -96,13 +106,20 @@ fn family_section(out: &mut String, name: &str, knob: &str, rows: &[FamilyRow]) 
             .iter()
             .map(|r| r.speedups[t - 1].1 / r.speedups[t - 1].0)
             .collect();
+        let rep_ratio: Vec<f64> = rows
+            .iter()
+            .map(|r| r.speedups[t - 1].2 / r.speedups[t - 1].0)
+            .collect();
         let best_b = rows.iter().map(|r| r.speedups[t - 1].1).fold(0.0, f64::max);
         let best_p = rows.iter().map(|r| r.speedups[t - 1].0).fold(0.0, f64::max);
+        let best_x = rows.iter().map(|r| r.speedups[t - 1].2).fold(0.0, f64::max);
         let _ = writeln!(
             out,
-            "- {t} TPUs: balanced over params median {:.2}x (max {:.2}x); best speedup over one TPU: balanced {best_b:.2}x, params {best_p:.2}x",
+            "- {t} TPUs: balanced over params median {:.2}x (max {:.2}x), with replication median {:.2}x (max {:.2}x); best speedup over one TPU: params {best_p:.2}x, balanced {best_b:.2}x, replicated {best_x:.2}x",
             median(ratio.clone()),
-            ratio.iter().copied().fold(0.0, f64::max)
+            ratio.iter().copied().fold(0.0, f64::max),
+            median(rep_ratio.clone()),
+            rep_ratio.iter().copied().fold(0.0, f64::max),
         );
     }
     let times: Vec<f64> = rows
@@ -120,14 +137,14 @@ fn family_section(out: &mut String, name: &str, knob: &str, rows: &[FamilyRow]) 
 fn chart(name: &str, knob: &str, rows: &[FamilyRow]) -> String {
     let mut series = Vec::new();
     for t in [2, 4] {
-        for (label, pick) in [("params", 0usize), ("balanced", 1usize)] {
+        for (label, pick) in [("params", 0usize), ("balanced", 1), ("replicated", 2)] {
             series.push(Series {
                 name: format!("{label}, {t} TPUs"),
                 points: rows
                     .iter()
                     .map(|r| {
-                        let (p, b) = r.speedups[t - 1];
-                        (r.knob as f64, if pick == 0 { p } else { b })
+                        let (p, b, x) = r.speedups[t - 1];
+                        (r.knob as f64, [p, b, x][pick])
                     })
                     .collect(),
             });
@@ -140,6 +157,62 @@ fn chart(name: &str, knob: &str, rows: &[FamilyRow]) -> String {
         series,
     }
     .render()
+}
+
+/// Plans a real model for 1..8 TPUs (cuts alone, and with replication) and times the planner,
+/// graph and cost table included.
+fn real_model_section(out: &mut String, title: &str, path: &std::path::Path) {
+    let _ = writeln!(out, "\n## {title}\n");
+    let file = match ModelFile::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = writeln!(out, "not available: {e}");
+            return;
+        }
+    };
+    let graph = Graph::build(&file.view().expect("verified")).expect("graph");
+    let _ = writeln!(
+        out,
+        "| TPUs | params ms | balanced ms | balanced vs params | balanced vs 1 TPU | replicated ms (TPUs per segment) | replicated vs 1 TPU | plan time (both) |"
+    );
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut total = Duration::ZERO;
+    for tpus in 1..=8usize.min(graph.len()) {
+        let t0 = Instant::now();
+        let source = GraphCost::new(&graph);
+        let ctx = PlanContext::new(
+            ModelCost::new(&source, CostModel::default()),
+            Some(&graph),
+            None,
+        );
+        let s = ctx
+            .summary(Strategy::Balanced, tpus, SearchOptions::EXACT)
+            .expect("plan");
+        let r = ctx
+            .summary(Strategy::Balanced, tpus, REPLICATE)
+            .expect("plan");
+        let dt = t0.elapsed();
+        total += dt;
+        let _ = writeln!(
+            out,
+            "| {tpus} | {:.3} | {:.3} | {:.2}x | {:.2}x | {:.3} ({:?}) | {:.2}x | {:.2} ms |",
+            s.params_bottleneck_ms,
+            s.plan.pipeline.bottleneck_ms,
+            s.speedup_vs_params,
+            s.speedup_vs_one_tpu,
+            r.plan.pipeline.bottleneck_ms,
+            r.plan.pipeline.replicas,
+            r.speedup_vs_one_tpu,
+            dt.as_secs_f64() * 1e3
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nPlanning {} operators for 1..8 TPUs, with and without replication, took {:.2} ms in total \
+         (goal: < 50 ms in release).",
+        graph.len(),
+        total.as_secs_f64() * 1e3
+    );
 }
 
 fn report_dir() -> PathBuf {
@@ -180,49 +253,25 @@ fn main() {
         &conv,
     );
 
-    // MobileNet v2: planning time for 1..8 TPUs.
+    // Real models: planning time for 1..8 TPUs.
     let mnv2 =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/models/mobilenet_v2.tflite");
-    let _ = writeln!(
-        out,
-        "\n## MobileNet v2 (tests/models/mobilenet_v2.tflite)\n"
+    real_model_section(
+        &mut out,
+        "MobileNet v2 (tests/models/mobilenet_v2.tflite)",
+        &mnv2,
     );
-    match ModelFile::open(&mnv2) {
-        Ok(file) => {
-            let graph = Graph::build(&file.view().expect("verified")).expect("graph");
-            let _ = writeln!(out, "| TPUs | params ms | balanced ms | balanced vs params | balanced vs 1 TPU | plan time |");
-            let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|");
-            let mut total = Duration::ZERO;
-            for tpus in 1..=8usize {
-                let t0 = Instant::now();
-                let source = GraphCost::new(&graph);
-                let ctx = PlanContext::new(
-                    ModelCost::new(&source, CostModel::default()),
-                    Some(&graph),
-                    None,
-                );
-                let s = ctx.summary(Strategy::Balanced, tpus, false).expect("plan");
-                let dt = t0.elapsed();
-                total += dt;
-                let _ = writeln!(
-                    out,
-                    "| {tpus} | {:.3} | {:.3} | {:.2}x | {:.2}x | {:.2} ms |",
-                    s.params_bottleneck_ms,
-                    s.plan.pipeline.bottleneck_ms,
-                    s.speedup_vs_params,
-                    s.speedup_vs_one_tpu,
-                    dt.as_secs_f64() * 1e3
-                );
-            }
+    match std::env::var_os("TPUPIPE_RESNET50") {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            real_model_section(&mut out, &format!("ResNet-50 ({})", path.display()), &path);
+        }
+        None => {
             let _ = writeln!(
                 out,
-                "\nPlanning MobileNet v2 ({} operators) for 1..8 TPUs took {:.2} ms in total (goal: < 50 ms in release).",
-                graph.len(),
-                total.as_secs_f64() * 1e3
+                "\n(ResNet-50 skipped: set TPUPIPE_RESNET50 to an int8 ResNet-50 .tflite, e.g. from \
+                 `tests/fixtures/make_fixtures.py --resnet50 DIR`)"
             );
-        }
-        Err(e) => {
-            let _ = writeln!(out, "not available: {e}");
         }
     }
 

@@ -56,8 +56,12 @@ pub struct PlanJson {
     pub model: String,
     /// SHA-256 of the model file, lowercase hex.
     pub model_sha256: String,
-    /// Number of segments (one per TPU).
+    /// Number of segments (one TPU each, unless `tpus_used` says otherwise).
     pub tpus: usize,
+    /// TPUs used in total when some segment is replicated (see [`SegmentJson::replicas`]);
+    /// absent when every segment has one TPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpus_used: Option<usize>,
     /// How the cuts were chosen.
     pub strategy: Strategy,
     /// The cut positions (`tpus - 1` of them, strictly increasing).
@@ -68,6 +72,13 @@ pub struct PlanJson {
     /// The TPU clock the cost figures assume (`max`, `std`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock: Option<String>,
+    /// The host wiring the cost figures assume (`shared`, `dedicated`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_link: Option<String>,
+    /// With a shared host wire, the time it is busy per inference, ms (a floor under the
+    /// bottleneck).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_wire_ms: Option<f64>,
     /// Predicted slowest stage plus host overhead, ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bottleneck_ms: Option<f64>,
@@ -140,6 +151,10 @@ pub struct SegmentJson {
     /// Predicted (or measured) time of the segment on one TPU, ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<f64>,
+    /// TPUs that run copies of this segment, taking inferences in turn (absent: 1). Written
+    /// only when the plan replicates some segment (`--replicate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<usize>,
 }
 
 /// One tensor crossing a segment boundary.

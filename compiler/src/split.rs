@@ -5,12 +5,13 @@
 //! memory besides the memory-mapped model. [`split_to_dir`] is what `tpupipe split` runs.
 
 use crate::cost::from_graph::GraphCost;
-use crate::cost::{Clock, CostModel, Interface};
+use crate::cost::{Clock, CostModel, HostLink, Interface};
 use crate::graph::{Graph, GraphError, SegmentIo};
 use crate::model_file::{LoadError, ModelFile};
 use crate::plan_json::{PlanJson, RouteJson, SegmentJson, Strategy, PLAN_FORMAT};
 use crate::planner::annotate::annotate_plan;
-use crate::planner::context::{PlanContext, PlanningError};
+use crate::planner::context::{PlanContext, PlanningError, SearchOptions};
+use crate::planner::layout::Layout;
 use crate::planner::model_cost::ModelCost;
 use crate::planner::profile::{Profile, ProfileError};
 use crate::planner::strategy::Strategy as PlanStrategy;
@@ -159,6 +160,7 @@ impl<'a> Split<'a> {
                     on_chip_bytes: None,
                     off_chip_bytes: None,
                     latency_ms: None,
+                    replicas: None,
                 }
             })
             .collect();
@@ -180,10 +182,13 @@ impl<'a> Split<'a> {
             model: self.model_file.clone(),
             model_sha256: model_sha256.to_string(),
             tpus: n,
+            tpus_used: None,
             strategy,
             cuts: self.cuts.positions().to_vec(),
             interface: None,
             clock: None,
+            host_link: None,
+            shared_wire_ms: None,
             bottleneck_ms: None,
             latency_ms: None,
             throughput_per_s: None,
@@ -255,6 +260,10 @@ pub struct PlanOptions {
     pub interface: Interface,
     /// The TPU clock the cost figures assume.
     pub clock: Clock,
+    /// The host wiring the cost figures assume.
+    pub host_link: HostLink,
+    /// How `balanced` and `profiled` may use the TPUs (fewer, replicated segments).
+    pub search: SearchOptions,
 }
 
 impl Default for PlanOptions {
@@ -265,6 +274,8 @@ impl Default for PlanOptions {
             profile: None,
             interface: Interface::Usb3,
             clock: Clock::Max,
+            host_link: HostLink::Dedicated,
+            search: SearchOptions::EXACT,
         }
     }
 }
@@ -312,21 +323,30 @@ pub fn split_to_dir_with(
         None => None,
     };
     let source = GraphCost::new(&graph);
-    let cost = ModelCost::new(&source, CostModel::new(options.interface, options.clock));
+    let host_link = options.host_link;
+    let cost = ModelCost::new(
+        &source,
+        CostModel::new(options.interface, options.clock).with_host_link(host_link),
+    );
     let ctx = PlanContext::new(cost, Some(&graph), profile);
-    let (cuts, strategy) = match (request.cuts.is_some(), options.strategy) {
+    let (layout, strategy, requested) = match (request.cuts.is_some(), options.strategy) {
         (false, PlanStrategy::Balanced | PlanStrategy::Profiled) => {
             let n = request.tpus.ok_or(PlanError::NoSegments)?;
-            let c = ctx.cuts(options.strategy, n, false)?;
+            let layout = ctx.layout(options.strategy, n, options.search)?;
             let strategy = match options.strategy {
                 PlanStrategy::Profiled => Strategy::Profiled,
                 _ => Strategy::Balanced,
             };
-            (Cuts::new(c, graph.len())?, strategy)
+            (layout, strategy, n)
         }
-        _ => choose_cuts(&graph, request.tpus, request.cuts.clone())?,
+        _ => {
+            let (cuts, strategy) = choose_cuts(&graph, request.tpus, request.cuts.clone())?;
+            let n = cuts.segment_count();
+            (Layout::pipeline(cuts.positions().to_vec()), strategy, n)
+        }
     };
-    let summary = ctx.summarize(options.strategy, cuts.positions(), cuts.segment_count())?;
+    let cuts = Cuts::new(layout.cuts.clone(), graph.len())?;
+    let summary = ctx.summarize_layout(options.strategy, &layout, requested)?;
     let split = Split::new(view, &graph, cuts, &file_name)?;
 
     let dir = &request.out_dir;
@@ -354,7 +374,13 @@ pub fn split_to_dir_with(
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     })?;
     let mut plan = split.plan(strategy, &sha, &stem, &sizes);
-    annotate_plan(&mut plan, &summary, options.interface, options.clock);
+    annotate_plan(
+        &mut plan,
+        &summary,
+        options.interface,
+        options.clock,
+        host_link,
+    );
     let plan_path = dir.join(format!("{stem}_plan.json"));
     write_file(&plan_path, plan.to_json().as_bytes())?;
     Ok(SplitOutcome {

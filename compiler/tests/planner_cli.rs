@@ -305,3 +305,124 @@ fn split_defaults_to_balanced_and_writes_the_cost_fields() {
         "--profile",
     );
 }
+
+#[test]
+fn replicate_copies_segments_in_plan_simulate_and_split() {
+    let m = model("mobilenet_v2.tflite");
+    let m = m.to_str().unwrap();
+    // MobileNet v2 fits one TPU: copies beat a pipeline, whose stages only add transfers.
+    let (ok, out, err) = tpupipe(&["plan", m, "--tpus", "4", "--replicate", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let replicas: Vec<u64> = v["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["replicas"].as_u64().unwrap())
+        .collect();
+    assert!(replicas.iter().any(|&r| r > 1), "{replicas:?}");
+    assert_eq!(v["tpus"].as_u64().unwrap(), replicas.iter().sum::<u64>());
+    assert!(v["tpus"].as_u64().unwrap() <= 4);
+    let (ok, plain, _) = tpupipe(&["plan", m, "--tpus", "4", "--json"]);
+    assert!(ok);
+    let plain: serde_json::Value = serde_json::from_str(&plain).unwrap();
+    assert!(
+        v["bottleneck_ms"].as_f64().unwrap() < plain["bottleneck_ms"].as_f64().unwrap(),
+        "replicated {} vs pipeline {}",
+        v["bottleneck_ms"],
+        plain["bottleneck_ms"]
+    );
+    // Latency is never better than the plain one-TPU run: copies do not shorten an inference.
+    assert!(v["latency_ms"].as_f64().unwrap() >= v["single_tpu_ms"].as_f64().unwrap());
+    let (ok, table, _) = tpupipe(&["plan", m, "--tpus", "4", "--replicate"]);
+    assert!(ok && table.contains("TPUs"), "{table}");
+
+    // A shared host wire is reported and bounds the copies.
+    let (ok, out, _) = tpupipe(&[
+        "plan",
+        m,
+        "--tpus",
+        "8",
+        "--replicate",
+        "--host-link",
+        "shared",
+        "--json",
+    ]);
+    assert!(ok);
+    let s: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(s["host_link"], "shared");
+    assert!(
+        s["bottleneck_ms"].as_f64().unwrap() >= s["shared_wire_ms"].as_f64().unwrap() * 0.999999
+    );
+
+    // simulate reports the replicas per point.
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("c.svg");
+    let (ok, out, err) = tpupipe(&[
+        "simulate",
+        m,
+        "--max-tpus",
+        "3",
+        "--replicate",
+        "--json",
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let balanced_3 = v["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["tpus"] == 3 && p["strategy"] == "balanced")
+        .unwrap()
+        .clone();
+    let used: u64 = balanced_3["replicas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_u64().unwrap())
+        .sum();
+    assert_eq!(used, balanced_3["tpus_used"].as_u64().unwrap());
+
+    // split writes one file per segment and the replicas into the plan.
+    let out_dir = dir.path().join("split");
+    let (ok, stdout, err) = tpupipe(&[
+        "split",
+        m,
+        "--tpus",
+        "4",
+        "--replicate",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(stdout.contains("take inferences in turn"), "{stdout}");
+    let plan: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.join("mobilenet_v2_plan.json")).unwrap(),
+    )
+    .unwrap();
+    let segments = plan["segments"].as_array().unwrap();
+    assert_eq!(plan["tpus"].as_u64().unwrap() as usize, segments.len());
+    let total: u64 = segments
+        .iter()
+        .map(|s| s["replicas"].as_u64().unwrap())
+        .sum();
+    assert_eq!(plan["tpus_used"].as_u64().unwrap(), total);
+    for s in segments {
+        assert!(out_dir.join(s["file"].as_str().unwrap()).is_file());
+    }
+}
+
+#[test]
+fn replicate_may_use_more_tpus_than_operators_but_bad_counts_still_fail() {
+    let m = model("fc_tanh.tflite");
+    let m = m.to_str().unwrap();
+    let (ok, _, err) = tpupipe(&["plan", m, "--tpus", "64", "--replicate", "--json"]);
+    assert!(ok, "{err}");
+    one_error_line(&["plan", m, "--tpus", "0", "--replicate"], "at least 1");
+    one_error_line(&["plan", m, "--tpus", "64"], "operators");
+    // clap's own usage error, with the possible values.
+    let (ok, _, err) = tpupipe(&["plan", m, "--tpus", "2", "--host-link", "hub"]);
+    assert!(!ok && err.contains("invalid value 'hub'") && err.contains("shared, dedicated"));
+}

@@ -6,10 +6,10 @@
 //! (for every strategy, so they are compared alike). `--json` prints [`PlanOutput`].
 
 use crate::cost::from_graph::GraphCost;
-use crate::cost::{Clock, CostModel, Interface};
+use crate::cost::{Clock, CostModel, HostLink, Interface};
 use crate::graph::Graph;
 use crate::model_file::ModelFile;
-use crate::planner::context::{PlanContext, PlanSummary, SegmentReport};
+use crate::planner::context::{PlanContext, PlanSummary, SearchOptions, SegmentReport};
 use crate::planner::model_cost::ModelCost;
 use crate::planner::profile::{sha256_hex, Profile, ProfileIndex};
 use crate::planner::strategy::Strategy;
@@ -34,9 +34,9 @@ pub struct PlanArgs {
     /// The cost-model flags.
     #[command(flatten)]
     pub cost: CostArgs,
-    /// Use fewer TPUs when more stages would be slower (balanced and profiled).
-    #[arg(long)]
-    pub allow_fewer: bool,
+    /// How the plan may use the TPUs.
+    #[command(flatten)]
+    pub search: SearchArgs,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -56,12 +56,43 @@ pub struct CostArgs {
     /// The TPU clock (libedgetpu max or std build).
     #[arg(long, value_enum, default_value_t = Clock::Max)]
     pub clock: Clock,
+    /// Whether the TPUs share one host wire (`shared`: USB accelerators behind one hub or
+    /// controller) or each has its own (`dedicated`).
+    #[arg(long, value_enum, default_value_t = HostLink::Dedicated)]
+    pub host_link: HostLink,
+}
+
+/// How `balanced` and `profiled` may use the TPUs, for `plan`, `split` and `simulate`.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct SearchArgs {
+    /// Use fewer TPUs when more stages would be slower (balanced and profiled).
+    #[arg(long)]
+    pub allow_fewer: bool,
+    /// Let several TPUs run copies of one segment, taking inferences in turn, where that beats
+    /// more cuts (balanced and profiled; raises throughput, not latency).
+    #[arg(long)]
+    pub replicate: bool,
+}
+
+impl SearchArgs {
+    /// The planner's options.
+    pub fn options(&self) -> SearchOptions {
+        SearchOptions {
+            allow_fewer: self.allow_fewer,
+            replicate: self.replicate,
+        }
+    }
 }
 
 impl CostArgs {
     /// The cost model for the chosen link and clock.
     pub fn model(&self) -> CostModel {
-        CostModel::new(self.interface, self.clock)
+        CostModel::new(self.interface, self.clock).with_host_link(self.host_link())
+    }
+
+    /// The host wiring assumed.
+    pub fn host_link(&self) -> HostLink {
+        self.host_link
     }
 }
 
@@ -81,6 +112,8 @@ pub struct PlanOutput {
     pub interface: Interface,
     /// The clock assumed.
     pub clock: Clock,
+    /// The host wiring assumed.
+    pub host_link: HostLink,
     /// TPUs asked for.
     pub requested_tpus: usize,
     /// TPUs used.
@@ -97,6 +130,12 @@ pub struct PlanOutput {
     pub throughput_per_s: f64,
     /// Host overhead per stage included above, ms.
     pub host_overhead_ms: f64,
+    /// With a shared host wire, the time it is busy per inference, ms (a floor under the
+    /// bottleneck).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_wire_ms: Option<f64>,
+    /// True when the shared wire sets the bottleneck.
+    pub wire_bound: bool,
     /// The whole model on one TPU, ms.
     pub single_tpu_ms: f64,
     /// The `params` split's bottleneck with as many TPUs, ms.
@@ -115,6 +154,7 @@ impl PlanOutput {
         op_count: usize,
         interface: Interface,
         clock: Clock,
+        host_link: HostLink,
         s: &PlanSummary,
     ) -> Self {
         PlanOutput {
@@ -124,6 +164,7 @@ impl PlanOutput {
             strategy: s.strategy,
             interface,
             clock,
+            host_link,
             requested_tpus: s.requested_tpus,
             tpus: s.tpus,
             cuts: s.plan.cuts.clone(),
@@ -132,6 +173,8 @@ impl PlanOutput {
             latency_ms: s.plan.pipeline.latency_ms,
             throughput_per_s: s.plan.pipeline.throughput_per_s,
             host_overhead_ms: s.plan.pipeline.host_overhead_ms,
+            shared_wire_ms: s.plan.pipeline.shared_wire_ms,
+            wire_bound: s.plan.pipeline.wire_bound,
             single_tpu_ms: s.single_tpu_ms,
             params_bottleneck_ms: s.params_bottleneck_ms,
             speedup_vs_one_tpu: s.speedup_vs_one_tpu,
@@ -144,7 +187,7 @@ impl PlanOutput {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{}: {} operators, strategy {}, {} TPU(s){}, {} link, {} clock",
+            "{}: {} operators, strategy {}, {} TPU(s){}, {} link ({} host wire), {} clock",
             self.model,
             self.op_count,
             self.strategy.name(),
@@ -155,17 +198,28 @@ impl PlanOutput {
                 String::new()
             },
             self.interface.name(),
+            self.host_link.name(),
             self.clock.name()
         );
+        let replicated = self.segments.iter().any(|s| s.replicas > 1);
         let _ = writeln!(
             out,
-            "{:>3}  {:>11}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}  {:>9}",
-            "seg", "ops", "params", "on-chip", "off-chip", "MACs", "in", "out", "ms"
+            "{:>3}  {:>11}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}  {:>9}{}",
+            "seg",
+            "ops",
+            "params",
+            "on-chip",
+            "off-chip",
+            "MACs",
+            "in",
+            "out",
+            "ms",
+            if replicated { "  TPUs" } else { "" }
         );
         for s in &self.segments {
             let _ = writeln!(
                 out,
-                "{:>3}  {:>11}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}  {:>9.3}{}",
+                "{:>3}  {:>11}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}  {:>9.3}{}{}",
                 s.index,
                 format!("[{}, {})", s.op_range[0], s.op_range[1]),
                 ByteCount(s.param_bytes).to_string(),
@@ -175,6 +229,11 @@ impl PlanOutput {
                 ByteCount(s.input_bytes).to_string(),
                 ByteCount(s.output_bytes).to_string(),
                 s.latency_ms,
+                if replicated {
+                    format!("  {:>4}", s.replicas)
+                } else {
+                    String::new()
+                },
                 match s.cost_origin {
                     crate::planner::profiled::CostOrigin::Model => "",
                     crate::planner::profiled::CostOrigin::ProfileBytes => "  (profile bytes)",
@@ -184,9 +243,28 @@ impl PlanOutput {
         }
         let _ = writeln!(
             out,
-            "bottleneck {:.3} ms, latency {:.3} ms, throughput {:.1}/s (host overhead {:.2} ms per stage)",
-            self.bottleneck_ms, self.latency_ms, self.throughput_per_s, self.host_overhead_ms
+            "bottleneck {:.3} ms, latency {:.3} ms, throughput {:.1}/s (host overhead {:.2} ms per stage{})",
+            self.bottleneck_ms,
+            self.latency_ms,
+            self.throughput_per_s,
+            self.host_overhead_ms,
+            if replicated {
+                "; a segment on k TPUs delivers every (ms + overhead) / k"
+            } else {
+                ""
+            }
         );
+        if let Some(w) = self.shared_wire_ms {
+            let _ = writeln!(
+                out,
+                "shared host wire busy {w:.3} ms per inference{}",
+                if self.wire_bound {
+                    ": it sets the bottleneck (--host-link dedicated if each TPU has its own)"
+                } else {
+                    ""
+                }
+            );
+        }
         let _ = writeln!(
             out,
             "speedup {:.2}x over one TPU ({:.3} ms), {:.2}x over the params split ({:.3} ms)",
@@ -263,13 +341,14 @@ pub fn plan_model(model: &LoadedModel, args: &PlanArgs) -> anyhow::Result<PlanOu
     let source = GraphCost::new(&model.graph);
     let cost = ModelCost::new(&source, args.cost.model());
     let ctx = PlanContext::new(cost, Some(&model.graph), profile);
-    let summary = ctx.summary(args.strategy, args.tpus, args.allow_fewer)?;
+    let summary = ctx.summary(args.strategy, args.tpus, args.search.options())?;
     Ok(PlanOutput::new(
         &model.name,
         &model.sha256,
         model.graph.len(),
         args.cost.interface,
         args.cost.clock,
+        args.cost.host_link(),
         &summary,
     ))
 }

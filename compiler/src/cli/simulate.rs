@@ -2,9 +2,9 @@
 //! every strategy (`profiled` only with `--profile`), as a table or JSON, plus an SVG chart of
 //! throughput against TPU count (default `<stem>_simulate.svg` in the current directory).
 
-use super::plan::{load_model, load_profile, CostArgs};
+use super::plan::{load_model, load_profile, CostArgs, SearchArgs};
 use crate::cost::from_graph::GraphCost;
-use crate::cost::{Clock, Interface};
+use crate::cost::{Clock, HostLink, Interface};
 use crate::planner::context::PlanContext;
 use crate::planner::model_cost::ModelCost;
 use crate::planner::strategy::Strategy;
@@ -31,9 +31,9 @@ pub struct SimulateArgs {
     /// The cost-model flags.
     #[command(flatten)]
     pub cost: CostArgs,
-    /// Let balanced/profiled use fewer TPUs when more stages would be slower.
-    #[arg(long)]
-    pub allow_fewer: bool,
+    /// How the plans may use the TPUs.
+    #[command(flatten)]
+    pub search: SearchArgs,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -53,6 +53,8 @@ pub struct SimulatePoint {
     pub strategy: Strategy,
     /// The cuts.
     pub cuts: Vec<usize>,
+    /// TPUs running each segment (more than 1 only with `--replicate`).
+    pub replicas: Vec<usize>,
     /// Slowest stage plus host overhead, ms.
     pub bottleneck_ms: f64,
     /// End-to-end latency, ms.
@@ -78,6 +80,8 @@ pub struct SimulateOutput {
     pub interface: Interface,
     /// The clock assumed.
     pub clock: Clock,
+    /// The host wiring assumed.
+    pub host_link: HostLink,
     /// The whole model on one TPU, ms.
     pub single_tpu_ms: f64,
     /// Every point.
@@ -102,13 +106,14 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let mut single = 0.0;
     for tpus in 1..=args.max_tpus {
         for &strategy in &strategies {
-            let s = ctx.summary(strategy, tpus, args.allow_fewer)?;
+            let s = ctx.summary(strategy, tpus, args.search.options())?;
             single = s.single_tpu_ms;
             points.push(SimulatePoint {
                 tpus,
                 tpus_used: s.tpus,
                 strategy,
                 cuts: s.plan.cuts.clone(),
+                replicas: s.plan.pipeline.replicas.clone(),
                 bottleneck_ms: s.plan.pipeline.bottleneck_ms,
                 latency_ms: s.plan.pipeline.latency_ms,
                 throughput_per_s: s.plan.pipeline.throughput_per_s,
@@ -150,6 +155,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         op_count: model.graph.len(),
         interface: args.cost.interface,
         clock: args.cost.clock,
+        host_link: args.cost.host_link(),
         single_tpu_ms: single,
         points,
         svg: svg_path.display().to_string(),
@@ -168,11 +174,12 @@ fn table(out: &SimulateOutput) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{}: {} operators, one TPU {:.3} ms ({} link, {} clock)",
+        "{}: {} operators, one TPU {:.3} ms ({} link, {} host wire, {} clock)",
         out.model,
         out.op_count,
         out.single_tpu_ms,
         out.interface.name(),
+        out.host_link.name(),
         out.clock.name()
     );
     let _ = writeln!(

@@ -1,6 +1,6 @@
 //! `tpupipe split`: write each segment of a model as a standalone `.tflite`, plus a plan.
 
-use super::plan::CostArgs;
+use super::plan::{CostArgs, SearchArgs};
 use crate::model_file::ModelFile;
 use crate::plan_json::PlanJson;
 use crate::planner::strategy::Strategy;
@@ -36,6 +36,9 @@ pub struct SplitArgs {
     /// The cost-model flags.
     #[command(flatten)]
     pub cost: CostArgs,
+    /// How the plan may use the TPUs (without --cuts).
+    #[command(flatten)]
+    pub search: SearchArgs,
 }
 
 /// Parses a `--cuts` list.
@@ -78,6 +81,8 @@ pub fn run(args: SplitArgs) -> anyhow::Result<()> {
         profile: args.cost.profile.clone(),
         interface: args.cost.interface,
         clock: args.cost.clock,
+        host_link: args.cost.host_link,
+        search: args.search.options(),
     };
     let outcome = split_to_dir_with(&model, &request, &options)
         .map_err(|e| anyhow!("cannot split {}: {e}", args.model.display()))?;
@@ -110,6 +115,16 @@ pub fn summary(plan: &PlanJson) -> String {
         plan.strategy,
         plan.cuts
     );
+    if let Some(used) = plan.tpus_used {
+        let replicas: Vec<usize> = plan
+            .segments
+            .iter()
+            .map(|s| s.replicas.unwrap_or(1))
+            .collect();
+        out.push_str(&format!(
+            "{used} TPUs: segment i runs on {replicas:?}[i] TPUs, which take inferences in turn\n"
+        ));
+    }
     out.push_str(&format!(
         "{:>3}  {:>9}  {:>4}  {:>10}  {:>9}  {:>10}  {:>10}  {}\n",
         "seg", "positions", "ops", "params", "MACs", "in", "out", "file"

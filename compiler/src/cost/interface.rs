@@ -31,6 +31,33 @@ pub enum Clock {
     Std,
 }
 
+/// Whether several TPUs share one host link (wire bandwidth) or each has its own. The default
+/// is `Dedicated`: the thesis's four USB 3 TPUs moved more activation bytes per second in a
+/// pipeline than one wire at the calibrated rate could carry (see docs/cost-model.md).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum HostLink {
+    /// All TPUs' transfers cross one wire: per inference, the wire must carry every segment's
+    /// inputs, outputs and streamed weights, whatever runs in parallel. USB accelerators
+    /// behind one hub or one host controller.
+    Shared,
+    /// Each TPU has its own wire (PCIe lanes, USB ports on separate controllers).
+    #[default]
+    Dedicated,
+}
+
+impl HostLink {
+    /// The lower-case name used on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            HostLink::Shared => "shared",
+            HostLink::Dedicated => "dedicated",
+        }
+    }
+}
+
 /// Transfer and invoke figures of one link.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Link {
@@ -40,6 +67,9 @@ pub struct Link {
     pub device_to_host_ms_per_mib: f64,
     /// Fixed cost of one invoke, ms.
     pub invoke_overhead_ms: f64,
+    /// Time the wire itself is busy per MiB in either direction, ms (the host-side output
+    /// re-layout excluded): what a [`HostLink::Shared`] wire must carry.
+    pub wire_ms_per_mib: f64,
 }
 
 impl Interface {
@@ -57,6 +87,7 @@ impl Interface {
             host_to_device_ms_per_mib: wire,
             device_to_host_ms_per_mib: wire + cal::OUTPUT_RELAYOUT_MS_PER_MIB,
             invoke_overhead_ms: overhead,
+            wire_ms_per_mib: wire,
         }
     }
 

@@ -28,7 +28,7 @@ pub mod layer;
 pub mod pipeline;
 pub mod synthetic;
 
-pub use interface::{Clock, Interface, Link};
+pub use interface::{Clock, HostLink, Interface, Link};
 pub use layer::{Layer, LayerKind};
 
 use calibration::MIB;
@@ -65,6 +65,8 @@ pub struct CostModel {
     pub clock: Clock,
     /// On-chip parameter budget per segment.
     pub budget: ByteCount,
+    /// Whether the TPUs of a pipeline share one host wire.
+    pub host_link: HostLink,
 }
 
 impl Default for CostModel {
@@ -100,6 +102,10 @@ pub struct SegmentEstimate {
     pub stream_ms: f64,
     /// The total, ms.
     pub total_ms: f64,
+    /// Time the host wire is busy for this segment per inference (inputs, outputs and streamed
+    /// parameters at the wire rate; no invoke overhead or host re-layout), ms. Part of
+    /// `total_ms`.
+    pub link_ms: f64,
 }
 
 /// Running sums over a segment grown one layer at a time at its end.
@@ -139,7 +145,13 @@ impl CostModel {
             interface,
             clock,
             budget: ByteCount(calibration::ON_CHIP_BUDGET_BYTES),
+            host_link: HostLink::Dedicated,
         }
+    }
+
+    /// The same model with the TPUs wired as `host_link` says.
+    pub fn with_host_link(self, host_link: HostLink) -> CostModel {
+        CostModel { host_link, ..self }
     }
 
     /// The cache budget of a segment reading `bytes_in` activation bytes: the calibrated budget,
@@ -212,11 +224,14 @@ impl CostModel {
         let input_ms = bytes_in as f64 / MIB * link.host_to_device_ms_per_mib;
         let output_ms = bytes_out as f64 / MIB * link.device_to_host_ms_per_mib;
         let compute_ms = sums.compute_ms * self.clock.compute_scale();
+        let streamed_wire_ms = stream_weighted / MIB * link.host_to_device_ms_per_mib;
         let stream_ms = if off_chip > 0 {
-            calibration::STREAM_SETUP_MS + stream_weighted / MIB * link.host_to_device_ms_per_mib
+            calibration::STREAM_SETUP_MS + streamed_wire_ms
         } else {
             0.0
         };
+        let link_ms = (bytes_in + bytes_out) as f64 / MIB * link.wire_ms_per_mib
+            + if off_chip > 0 { streamed_wire_ms } else { 0.0 };
         SegmentEstimate {
             param_bytes: sums.param_bytes,
             on_chip_bytes: on_chip,
@@ -230,6 +245,7 @@ impl CostModel {
             compute_ms,
             stream_ms,
             total_ms: overhead_ms + input_ms + output_ms + compute_ms + stream_ms,
+            link_ms,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! split` writes carries what `tpupipe plan --json` prints, plus the routing.
 
 use super::context::PlanSummary;
-use crate::cost::{Clock, Interface};
+use crate::cost::{Clock, HostLink, Interface};
 use crate::plan_json::PlanJson;
 
 /// Fills the optional cost fields of `plan` from `summary` (same cuts).
@@ -11,6 +11,7 @@ pub fn annotate_plan(
     summary: &PlanSummary,
     interface: Interface,
     clock: Clock,
+    host_link: HostLink,
 ) {
     for (seg, report) in plan.segments.iter_mut().zip(&summary.plan.segments) {
         debug_assert_eq!(seg.op_range, report.op_range);
@@ -18,9 +19,17 @@ pub fn annotate_plan(
         seg.off_chip_bytes = Some(report.off_chip_bytes);
         seg.latency_ms = Some(report.latency_ms);
     }
+    if summary.plan.segments.iter().any(|s| s.replicas > 1) {
+        for (seg, report) in plan.segments.iter_mut().zip(&summary.plan.segments) {
+            seg.replicas = Some(report.replicas);
+        }
+        plan.tpus_used = Some(summary.tpus);
+    }
     let p = &summary.plan.pipeline;
     plan.interface = Some(interface.name().to_string());
     plan.clock = Some(clock.name().to_string());
+    plan.host_link = Some(host_link.name().to_string());
+    plan.shared_wire_ms = p.shared_wire_ms;
     plan.bottleneck_ms = Some(p.bottleneck_ms);
     plan.latency_ms = Some(p.latency_ms);
     plan.throughput_per_s = Some(p.throughput_per_s);

@@ -2,13 +2,15 @@
 //! its comparisons (one TPU, the `params` split).
 
 use super::balanced::balanced_cuts;
+use super::layout::Layout;
 use super::model_cost::ModelCost;
 use super::params::{equal_param_cuts, params_cuts};
 use super::profile::ProfileIndex;
 use super::profiled::{CostOrigin, ProfiledCost};
-use super::strategy::{segment_ranges, SegmentCostFn, Strategy};
+use super::replicated::replicated_layout;
+use super::strategy::{SegmentCostFn, Strategy};
 use super::{Cuts, PlanError};
-use crate::cost::pipeline::{pipeline, PipelineEstimate};
+use crate::cost::pipeline::{replicated_pipeline, PipelineEstimate};
 use crate::cost::SegmentEstimate;
 use crate::graph::Graph;
 use serde::Serialize;
@@ -23,6 +25,26 @@ pub enum PlanningError {
     /// `profiled` without a profile.
     #[error("the 'profiled' strategy needs a profile (--profile FILE)")]
     NoProfile,
+}
+
+/// How `balanced` and `profiled` may use the TPUs they are given (`params` always makes one
+/// segment per TPU).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SearchOptions {
+    /// Use fewer TPUs when more stages would be slower (each stage costs host overhead and
+    /// transfers).
+    pub allow_fewer: bool,
+    /// Let several TPUs run copies of one segment, taking inferences in turn, where that beats
+    /// cutting further ([`replicated_layout`]). Implies `allow_fewer` for the segment count.
+    pub replicate: bool,
+}
+
+impl SearchOptions {
+    /// Exactly one segment per TPU, all TPUs used.
+    pub const EXACT: SearchOptions = SearchOptions {
+        allow_fewer: false,
+        replicate: false,
+    };
 }
 
 /// One segment of an evaluated plan.
@@ -46,6 +68,10 @@ pub struct SegmentReport {
     pub output_bytes: u64,
     /// Predicted (or measured) time on one TPU, ms.
     pub latency_ms: f64,
+    /// TPUs running copies of this segment (1 unless the plan replicates it).
+    pub replicas: usize,
+    /// Time the segment keeps the host wire busy per inference (part of `latency_ms`), ms.
+    pub wire_ms: f64,
     /// Where `latency_ms` came from.
     pub cost_origin: CostOrigin,
 }
@@ -68,7 +94,7 @@ pub struct PlanSummary {
     pub strategy: Strategy,
     /// TPUs asked for.
     pub requested_tpus: usize,
-    /// TPUs used (fewer with `allow_fewer`).
+    /// TPUs used in total (fewer with `allow_fewer`; replicas counted).
     pub tpus: usize,
     /// The plan.
     pub plan: Evaluation,
@@ -171,34 +197,72 @@ impl<'a> PlanContext<'a> {
         }
     }
 
-    /// The cuts `strategy` chooses for `tpus` TPUs.
+    /// The layout `strategy` chooses for `tpus` TPUs.
+    pub fn layout(
+        &self,
+        strategy: Strategy,
+        tpus: usize,
+        options: SearchOptions,
+    ) -> Result<Layout, PlanningError> {
+        Cuts::check_segment_count(tpus, self.len()).or_else(|e| match e {
+            // Replication may use more TPUs than there are operators.
+            PlanError::TooManySegments { .. } if options.replicate => Ok(()),
+            e => Err(e),
+        })?;
+        let costs = match strategy {
+            Strategy::Params => return Ok(Layout::pipeline(self.params_cuts(tpus)?)),
+            Strategy::Balanced => Costs::Model(&self.cost),
+            Strategy::Profiled => {
+                if !self.has_profile() {
+                    return Err(PlanningError::NoProfile);
+                }
+                self.costs()
+            }
+        };
+        let cost = costs.as_fn();
+        Ok(if options.replicate {
+            replicated_layout(cost, tpus)?
+        } else {
+            Layout::pipeline(balanced_cuts(cost, tpus, options.allow_fewer)?)
+        })
+    }
+
+    /// The cuts `strategy` chooses for `tpus` TPUs, one TPU per segment.
     pub fn cuts(
         &self,
         strategy: Strategy,
         tpus: usize,
         allow_fewer: bool,
     ) -> Result<Vec<usize>, PlanningError> {
-        Cuts::check_segment_count(tpus, self.len())?;
-        Ok(match strategy {
-            Strategy::Params => self.params_cuts(tpus)?,
-            Strategy::Balanced => balanced_cuts(&self.cost, tpus, allow_fewer)?,
-            Strategy::Profiled => {
-                if !self.has_profile() {
-                    return Err(PlanningError::NoProfile);
-                }
-                balanced_cuts(self.costs().as_fn(), tpus, allow_fewer)?
-            }
-        })
+        let options = SearchOptions {
+            allow_fewer,
+            replicate: false,
+        };
+        Ok(self.layout(strategy, tpus, options)?.cuts)
     }
 
-    /// Evaluates `cuts` with the context's costs (profile first, then model).
+    /// Evaluates `cuts` with the context's costs (profile first, then model), one TPU per
+    /// segment.
     pub fn evaluate(&self, cuts: &[usize]) -> Result<Evaluation, PlanError> {
-        let checked = Cuts::new(cuts.to_vec(), self.len())?;
+        self.evaluate_layout(&Layout::pipeline(cuts.to_vec()))
+    }
+
+    /// Evaluates a layout with the context's costs (profile first, then model).
+    pub fn evaluate_layout(&self, layout: &Layout) -> Result<Evaluation, PlanError> {
+        let checked = Cuts::new(layout.cuts.clone(), self.len())?;
+        if layout.replicas.len() != checked.segment_count() || layout.replicas.contains(&0) {
+            return Err(PlanError::BadReplicas {
+                segments: checked.segment_count(),
+                replicas: layout.replicas.clone(),
+            });
+        }
         let costs = self.costs();
-        let segments: Vec<SegmentReport> = segment_ranges(checked.positions(), self.len())
+        let segments: Vec<SegmentReport> = layout
+            .ranges(self.len())
             .into_iter()
+            .zip(&layout.replicas)
             .enumerate()
-            .map(|(index, r)| {
+            .map(|(index, (r, &replicas))| {
                 let (e, origin) = costs.estimate(r.clone());
                 SegmentReport {
                     index,
@@ -210,15 +274,21 @@ impl<'a> PlanContext<'a> {
                     input_bytes: e.bytes_in,
                     output_bytes: e.bytes_out,
                     latency_ms: e.total_ms,
+                    replicas,
+                    wire_ms: e.link_ms,
                     cost_origin: origin,
                 }
             })
             .collect();
         let stage: Vec<f64> = segments.iter().map(|s| s.latency_ms).collect();
+        let shared_wire_ms = costs
+            .as_fn()
+            .shared_link()
+            .then(|| segments.iter().map(|s| s.wire_ms).sum());
         Ok(Evaluation {
-            cuts: cuts.to_vec(),
+            cuts: layout.cuts.clone(),
             segments,
-            pipeline: pipeline(&stage),
+            pipeline: replicated_pipeline(&stage, &layout.replicas, shared_wire_ms),
         })
     }
 
@@ -227,10 +297,10 @@ impl<'a> PlanContext<'a> {
         &self,
         strategy: Strategy,
         tpus: usize,
-        allow_fewer: bool,
+        options: SearchOptions,
     ) -> Result<PlanSummary, PlanningError> {
-        let cuts = self.cuts(strategy, tpus, allow_fewer)?;
-        self.summarize(strategy, &cuts, tpus)
+        let layout = self.layout(strategy, tpus, options)?;
+        self.summarize_layout(strategy, &layout, tpus)
     }
 
     /// Evaluates given cuts (chosen by `strategy`, or by hand) for `requested_tpus` TPUs and
@@ -241,14 +311,26 @@ impl<'a> PlanContext<'a> {
         cuts: &[usize],
         requested_tpus: usize,
     ) -> Result<PlanSummary, PlanningError> {
-        let plan = self.evaluate(cuts)?;
+        self.summarize_layout(strategy, &Layout::pipeline(cuts.to_vec()), requested_tpus)
+    }
+
+    /// [`PlanContext::summarize`] for a layout. The `params` comparison uses as many TPUs as
+    /// were requested (or as the layout uses, if more), capped at one per operator.
+    pub fn summarize_layout(
+        &self,
+        strategy: Strategy,
+        layout: &Layout,
+        requested_tpus: usize,
+    ) -> Result<PlanSummary, PlanningError> {
+        let plan = self.evaluate_layout(layout)?;
         let single_tpu_ms = self.costs().as_fn().stage_ms(0..self.len());
-        let params = self.evaluate(&self.params_cuts(requested_tpus.max(plan.segments.len()))?)?;
+        let params_tpus = requested_tpus.max(layout.tpus()).min(self.len());
+        let params = self.evaluate(&self.params_cuts(params_tpus)?)?;
         let bottleneck = plan.pipeline.bottleneck_ms;
         Ok(PlanSummary {
             strategy,
             requested_tpus,
-            tpus: plan.segments.len(),
+            tpus: layout.tpus(),
             single_tpu_ms,
             params_bottleneck_ms: params.pipeline.bottleneck_ms,
             speedup_vs_one_tpu: single_tpu_ms / bottleneck,

@@ -10,17 +10,23 @@
 //!   ([`model_cost`]), over any [`SegmentCostFn`](strategy::SegmentCostFn).
 //! - `profiled`: `balanced` over [`profiled`] costs (a [`profile`] file's measurements, the
 //!   model elsewhere).
-//! - [`brute_force`]: the test oracle; [`context`]: planning and summarising one model;
+//! - [`replicated`]: `balanced` (or `profiled`) where a segment may also run on several TPUs
+//!   taking inferences in turn ([`layout`]).
+//! - [`search`]: the exact search behind `balanced`, `profiled` and replication;
+//!   [`brute_force`]: the test oracle; [`context`]: planning and summarising one model;
 //!   [`annotate`]: cost figures for split plans.
 
 pub mod annotate;
 pub mod balanced;
 pub mod brute_force;
 pub mod context;
+pub mod layout;
 pub mod model_cost;
 pub mod params;
 pub mod profile;
 pub mod profiled;
+pub mod replicated;
+pub mod search;
 pub mod strategy;
 
 use std::ops::Range;
@@ -63,6 +69,14 @@ pub enum PlanError {
         previous: usize,
         /// The offending cut.
         cut: usize,
+    },
+    /// A layout's replica counts do not fit its segments.
+    #[error("a layout with {segments} segments needs {segments} replica counts of at least 1, got {replicas:?}")]
+    BadReplicas {
+        /// Segments of the layout.
+        segments: usize,
+        /// The replica counts given.
+        replicas: Vec<usize>,
     },
     /// The cut list does not match the requested number of segments.
     #[error("{segments} segments need {} cuts, but {cuts} were given", segments - 1)]

@@ -2,7 +2,7 @@
 //! a synthetic one).
 
 use super::strategy::SegmentCostFn;
-use crate::cost::{CostModel, CostSource, SegmentEstimate, SegmentSums};
+use crate::cost::{CostModel, CostSource, HostLink, SegmentEstimate, SegmentSums};
 use std::ops::Range;
 
 /// The cost model applied to a model's candidate segments.
@@ -76,16 +76,37 @@ impl SegmentCostFn for ModelCost<'_> {
         self.source.cut_bytes(cut)
     }
 
-    /// Incremental over the end position; the sums are rebuilt only when a wider input changes
-    /// the cache budget (rare: a later operator reading another outside tensor).
     fn row(&self, start: usize) -> Vec<f64> {
+        self.estimate_row(start).map(|e| e.total_ms).collect()
+    }
+
+    fn shared_link(&self) -> bool {
+        self.model.host_link == HostLink::Shared
+    }
+
+    fn link_ms(&self, range: Range<usize>) -> f64 {
+        self.estimate(range).link_ms
+    }
+
+    fn rows(&self, start: usize) -> (Vec<f64>, Vec<f64>) {
+        self.estimate_row(start)
+            .map(|e| (e.total_ms, e.link_ms))
+            .unzip()
+    }
+}
+
+impl ModelCost<'_> {
+    /// `estimate(start..end)` for every `end` in `start+1..=len`, incrementally over the end
+    /// position; the sums are rebuilt only when a wider input changes the cache budget (rare: a
+    /// later operator reading another outside tensor).
+    fn estimate_row(&self, start: usize) -> impl Iterator<Item = SegmentEstimate> + '_ {
         let io = self.source.io_row(start);
         let layers = self.source.layers();
         let mut sums = SegmentSums::default();
         let mut budget = None;
         io.into_iter()
             .enumerate()
-            .map(|(i, (bytes_in, bytes_out))| {
+            .map(move |(i, (bytes_in, bytes_out))| {
                 let end = start + 1 + i;
                 let b = self.model.budget_for(bytes_in);
                 if budget == Some(b) {
@@ -94,8 +115,7 @@ impl SegmentCostFn for ModelCost<'_> {
                     sums = self.sums(start..end, bytes_in);
                     budget = Some(b);
                 }
-                self.model.finish(&sums, bytes_in, bytes_out).total_ms
+                self.model.finish(&sums, bytes_in, bytes_out)
             })
-            .collect()
     }
 }

@@ -46,6 +46,8 @@ impl<'a> ProfiledCost<'a> {
         };
         if let Some(ms) = entry.latency_ms {
             est.total_ms = ms;
+            // The wire time is part of the stage: a measured stage bounds it.
+            est.link_ms = est.link_ms.min(ms);
             origin = CostOrigin::Measured;
         }
         (est, origin)
@@ -66,13 +68,27 @@ impl SegmentCostFn for ProfiledCost<'_> {
     }
 
     fn row(&self, start: usize) -> Vec<f64> {
-        let mut row = self.base.row(start);
-        for (i, ms) in row.iter_mut().enumerate() {
+        self.rows(start).0
+    }
+
+    fn shared_link(&self) -> bool {
+        self.base.shared_link()
+    }
+
+    fn link_ms(&self, range: Range<usize>) -> f64 {
+        self.estimate(range).0.link_ms
+    }
+
+    fn rows(&self, start: usize) -> (Vec<f64>, Vec<f64>) {
+        let (mut row, mut links) = self.base.rows(start);
+        for (i, (ms, link)) in row.iter_mut().zip(links.iter_mut()).enumerate() {
             let end = start + 1 + i;
             if self.profile.get(start, end).is_some() {
-                *ms = self.stage_ms(start..end);
+                let (e, _) = self.estimate(start..end);
+                *ms = e.total_ms;
+                *link = e.link_ms;
             }
         }
-        row
+        (row, links)
     }
 }

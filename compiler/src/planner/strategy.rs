@@ -1,7 +1,8 @@
 //! What the search strategies optimise: a cost per candidate segment, and the objective of a
 //! whole plan.
 
-use crate::cost::pipeline::host_overhead_ms;
+use super::layout::Layout;
+use crate::cost::pipeline::{host_overhead_ms, stage_interval_ms};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::ops::Range;
@@ -30,6 +31,27 @@ pub trait SegmentCostFn {
         (start + 1..=self.len())
             .map(|end| self.stage_ms(start..end))
             .collect()
+    }
+
+    /// True when every TPU of a plan shares one host wire: a plan then delivers at most one
+    /// result per sum of its segments' [`SegmentCostFn::link_ms`]. False by default.
+    fn shared_link(&self) -> bool {
+        false
+    }
+
+    /// Time positions `range` keep the host wire busy per inference, ms (part of
+    /// [`SegmentCostFn::stage_ms`]). Zero by default.
+    fn link_ms(&self, _range: Range<usize>) -> f64 {
+        0.0
+    }
+
+    /// [`SegmentCostFn::row`] and the matching `link_ms` row. Implementations may compute both
+    /// in one pass; the default calls the two.
+    fn rows(&self, start: usize) -> (Vec<f64>, Vec<f64>) {
+        let links = (start + 1..=self.len())
+            .map(|end| self.link_ms(start..end))
+            .collect();
+        (self.row(start), links)
     }
 }
 
@@ -62,16 +84,18 @@ impl Strategy {
     pub const ALL: [Strategy; 3] = [Strategy::Params, Strategy::Balanced, Strategy::Profiled];
 }
 
-/// The figures a plan is judged by, compared lexicographically by [`Objective::compare`]: bottleneck, then latency, then
-/// bytes crossing cuts (then fewer segments, by the callers).
+/// The figures a plan is judged by, compared lexicographically by [`Objective::compare`]:
+/// bottleneck, then latency, then bytes crossing cuts, then TPUs used.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Objective {
-    /// Slowest stage plus host overhead, ms.
+    /// Slowest stage plus host overhead (divided by its replicas), ms.
     pub bottleneck_ms: f64,
     /// Sum of all stages plus host overhead, ms.
     pub latency_ms: f64,
     /// Sum over cuts of the bytes live across them.
     pub cut_bytes: u64,
+    /// TPUs used.
+    pub tpus: usize,
 }
 
 /// Relative tolerance when comparing times: sums taken in different orders differ in the last
@@ -93,20 +117,39 @@ pub fn cmp_ms(a: f64, b: f64) -> Ordering {
 impl Objective {
     /// Evaluates `cuts` (strictly increasing, within `1..len`) on `cost`.
     pub fn of(cost: &dyn SegmentCostFn, cuts: &[usize]) -> Objective {
-        let stages = stage_times(cost, cuts);
-        let host = host_overhead_ms(stages.len());
+        Objective::of_layout(cost, &Layout::pipeline(cuts.to_vec()))
+    }
+
+    /// Evaluates a layout (cuts as for [`Objective::of`], replicas at least 1) on `cost`.
+    pub fn of_layout(cost: &dyn SegmentCostFn, layout: &Layout) -> Objective {
+        let stages = stage_times(cost, &layout.cuts);
+        let host = host_overhead_ms(layout.tpus());
+        let wire_ms: f64 = if cost.shared_link() {
+            segment_ranges(&layout.cuts, cost.len())
+                .into_iter()
+                .map(|r| cost.link_ms(r))
+                .sum()
+        } else {
+            0.0
+        };
         Objective {
-            bottleneck_ms: stages.iter().copied().fold(0.0, f64::max) + host,
+            bottleneck_ms: stages
+                .iter()
+                .zip(&layout.replicas)
+                .map(|(&s, &r)| stage_interval_ms(s, host, r))
+                .fold(wire_ms, f64::max),
             latency_ms: stages.iter().map(|s| s + host).sum(),
-            cut_bytes: cuts.iter().map(|&c| cost.cut_bytes(c)).sum(),
+            cut_bytes: layout.cuts.iter().map(|&c| cost.cut_bytes(c)).sum(),
+            tpus: layout.tpus(),
         }
     }
 
-    /// Lexicographic comparison (bottleneck, latency, bytes), times with tolerance.
+    /// Lexicographic comparison (bottleneck, latency, bytes, TPUs), times with tolerance.
     pub fn compare(&self, other: &Objective) -> Ordering {
         cmp_ms(self.bottleneck_ms, other.bottleneck_ms)
             .then(cmp_ms(self.latency_ms, other.latency_ms))
             .then(self.cut_bytes.cmp(&other.cut_bytes))
+            .then(self.tpus.cmp(&other.tpus))
     }
 }
 
