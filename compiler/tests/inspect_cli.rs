@@ -219,3 +219,38 @@ fn every_fixture_inspects() {
         assert!(text.contains("totals:"), "{}", path.display());
     }
 }
+
+/// `tpupipe inspect big.tflite | head -1`: the reader closes the pipe early; the tool must end
+/// quietly (killed by SIGPIPE, as `cat` would be), never panic.
+#[test]
+fn a_closed_output_pipe_ends_quietly() {
+    use std::process::Stdio;
+    let Some(model) = fixture("mobilenet_v2") else {
+        panic!("tests/models/mobilenet_v2.tflite is missing");
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tpupipe"))
+        .arg("inspect")
+        .arg(&model)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tpupipe");
+    // Close the read end before the tool writes its (long) listing.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert!(
+            out.status.success() || out.status.signal() == Some(SIGPIPE),
+            "{:?}: {err}",
+            out.status
+        );
+    }
+}
+
+/// The signal number of SIGPIPE on Linux and the BSDs.
+#[cfg(unix)]
+const SIGPIPE: i32 = 13;

@@ -12,7 +12,8 @@
 //! grows, so with the candidate intervals `C` sorted, the first `c` in `C` with `c >= F(c)`
 //! gives the optimum `min(c, F(c_prev))`: below `c` every layout is bound by its wire time,
 //! at least `F(c_prev)`; from `c` on by its interval, at least `c`. A binary search finds `c`.
-//! Without a shared wire `F` is 0 or infinite and this is a search on feasibility.
+//! Without a shared wire `F` is 0 or infinite, and a direct min-max programme over the same
+//! states finds the optimum in one pass (`O(U L^2)` for segments, `O(U^2 L^2)` with copies).
 //!
 //! The tie-break is a second programme over the same states, minimising (latency, bytes)
 //! among layouts within the optimum, each segment on the fewest TPUs that keep it within. When
@@ -229,6 +230,58 @@ impl Search<'_> {
         best.map(|(u, _)| (u, d))
     }
 
+    /// The least bottleneck without a shared wire, by a direct min-max programme (what the
+    /// binary search would find, in one pass): `b[u][e]` = the least slowest interval of
+    /// positions `0..e` on `u` units (exactly `u` segments, or at most `u` TPUs).
+    fn least_interval(&self) -> f64 {
+        let len = self.table.len();
+        let inf = f64::INFINITY;
+        match self.shape {
+            Shape::Segments(n) => {
+                let mut b: Vec<f64> = (0..=len)
+                    .map(|e| {
+                        if e == 0 {
+                            inf
+                        } else {
+                            self.table.get(0, e) + self.host
+                        }
+                    })
+                    .collect();
+                for k in 2..=n {
+                    b = (0..=len)
+                        .map(|e| {
+                            (k - 1..e)
+                                .map(|s| b[s].max(self.table.get(s, e) + self.host))
+                                .fold(inf, f64::min)
+                        })
+                        .collect();
+                }
+                b[len]
+            }
+            Shape::Replicated(n) => {
+                let mut b = vec![vec![inf; len + 1]; n + 1];
+                for row in b.iter_mut() {
+                    row[0] = 0.0;
+                }
+                for u in 1..=n {
+                    for e in 1..=len {
+                        let mut best = inf;
+                        for r in 1..=u {
+                            for (s, &prev) in b[u - r][..e].iter().enumerate() {
+                                if prev < best {
+                                    let t = self.table.get(s, e);
+                                    best = best.min(prev.max(stage_interval_ms(t, self.host, r)));
+                                }
+                            }
+                        }
+                        b[u][e] = best;
+                    }
+                }
+                b[n][len]
+            }
+        }
+    }
+
     /// `F(bound)`: the least wire time of a layout within `bound` (infinite if none).
     fn least_wire(&self, bound: f64) -> f64 {
         match self.programme(bound, Order::Wire) {
@@ -265,6 +318,12 @@ pub fn optimal_layout(table: &CostTable, shape: Shape, host: f64) -> Option<Layo
         return None;
     }
     let search = Search { table, shape, host };
+    if !table.shared {
+        // Without a shared wire the optimum is the least slowest interval.
+        let bound = search.least_interval();
+        let (u, d) = search.programme(bound, Order::Latency)?;
+        return Some(search.backtrack(u, &d));
+    }
     // Candidate intervals, ascending.
     let max_r = match shape {
         Shape::Segments(_) => 1,
@@ -306,7 +365,7 @@ pub fn optimal_layout(table: &CostTable, shape: Shape, host: f64) -> Option<Layo
     if !wire_bound {
         let (u, d) = search.programme(bound, Order::Latency)?;
         let best = d[u][len].expect("end state");
-        if !table.shared || cmp_ms(best.wire, bound) != Ordering::Greater {
+        if cmp_ms(best.wire, bound) != Ordering::Greater {
             return Some(search.backtrack(u, &d));
         }
     }
