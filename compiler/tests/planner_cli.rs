@@ -421,6 +421,37 @@ fn replicate_may_use_more_tpus_than_operators_but_bad_counts_still_fail() {
     let (ok, _, err) = tpupipe(&["plan", m, "--tpus", "64", "--replicate", "--json"]);
     assert!(ok, "{err}");
     one_error_line(&["plan", m, "--tpus", "0", "--replicate"], "at least 1");
+    // simulate too: `params` stops at one segment per operator (9 here), balanced goes on.
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("s.svg");
+    let (ok, out, err) = tpupipe(&[
+        "simulate",
+        m,
+        "--max-tpus",
+        "10",
+        "--replicate",
+        "--json",
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let points = v["points"].as_array().unwrap();
+    assert_eq!(points.len(), 9 + 10);
+    assert!(points
+        .iter()
+        .any(|p| p["tpus"] == 10 && p["strategy"] == "balanced"));
+    one_error_line(
+        &[
+            "simulate",
+            m,
+            "--max-tpus",
+            "10",
+            "--svg",
+            svg.to_str().unwrap(),
+        ],
+        "only 9 operators",
+    );
     one_error_line(&["plan", m, "--tpus", "64"], "operators");
     // clap's own usage error, with the possible values.
     let (ok, _, err) = tpupipe(&["plan", m, "--tpus", "2", "--host-link", "hub"]);

@@ -93,7 +93,12 @@ pub struct SimulateOutput {
 /// Runs `tpupipe simulate`.
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let model = load_model(&args.model)?;
-    Cuts::check_segment_count(args.max_tpus, model.graph.len())?;
+    if args.search.replicate {
+        // Copies may use more TPUs than there are operators; `params` stops at one per operator.
+        Cuts::check_segment_count(args.max_tpus.min(1), 1)?;
+    } else {
+        Cuts::check_segment_count(args.max_tpus, model.graph.len())?;
+    }
     let profile = load_profile(args.cost.profile.as_deref(), &model)?;
     let strategies: Vec<Strategy> = Strategy::ALL
         .into_iter()
@@ -106,6 +111,9 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let mut single = 0.0;
     for tpus in 1..=args.max_tpus {
         for &strategy in &strategies {
+            if strategy == Strategy::Params && tpus > model.graph.len() {
+                continue;
+            }
             let s = ctx.summary(strategy, tpus, args.search.options())?;
             single = s.single_tpu_ms;
             points.push(SimulatePoint {
