@@ -397,7 +397,10 @@ fn replicate_copies_segments_in_plan_simulate_and_split() {
         out_dir.to_str().unwrap(),
     ]);
     assert!(ok, "{err}");
-    assert!(stdout.contains("take inferences in turn"), "{stdout}");
+    assert!(
+        stdout.contains("take inferences in turn") && stdout.contains("TPUs"),
+        "{stdout}"
+    );
     let plan: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out_dir.join("mobilenet_v2_plan.json")).unwrap(),
     )

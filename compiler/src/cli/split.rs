@@ -115,23 +115,27 @@ pub fn summary(plan: &PlanJson) -> String {
         plan.strategy,
         plan.cuts
     );
+    let replicated = plan.tpus_used.is_some();
     if let Some(used) = plan.tpus_used {
-        let replicas: Vec<usize> = plan
-            .segments
-            .iter()
-            .map(|s| s.replicas.unwrap_or(1))
-            .collect();
         out.push_str(&format!(
-            "{used} TPUs: segment i runs on {replicas:?}[i] TPUs, which take inferences in turn\n"
+            "on {used} TPUs: a segment on k TPUs runs as k copies that take inferences in turn\n"
         ));
     }
     out.push_str(&format!(
-        "{:>3}  {:>9}  {:>4}  {:>10}  {:>9}  {:>10}  {:>10}  {}\n",
-        "seg", "positions", "ops", "params", "MACs", "in", "out", "file"
+        "{:>3}  {:>9}  {:>4}  {:>10}  {:>9}  {:>10}  {:>10}  {}{}\n",
+        "seg",
+        "positions",
+        "ops",
+        "params",
+        "MACs",
+        "in",
+        "out",
+        if replicated { "TPUs  " } else { "" },
+        "file"
     ));
     for s in &plan.segments {
         out.push_str(&format!(
-            "{:>3}  {:>9}  {:>4}  {:>10}  {:>9}  {:>10}  {:>10}  {}\n",
+            "{:>3}  {:>9}  {:>4}  {:>10}  {:>9}  {:>10}  {:>10}  {}{}\n",
             s.index,
             format!("{}..{}", s.op_range[0], s.op_range[1]),
             s.op_count,
@@ -139,6 +143,11 @@ pub fn summary(plan: &PlanJson) -> String {
             macs_text(s.macs),
             ByteCount(s.input_bytes).to_string(),
             ByteCount(s.output_bytes).to_string(),
+            if replicated {
+                format!("{:>4}  ", s.replicas.unwrap_or(1))
+            } else {
+                String::new()
+            },
             s.file
         ));
     }
