@@ -306,6 +306,25 @@ fn split_defaults_to_balanced_and_writes_the_cost_fields() {
     );
 }
 
+/// `tpupipe simulate MODEL --max-tpus K --replicate --json`, expected to succeed.
+fn simulate_replicated(model: &str, max_tpus: usize) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("chart.svg");
+    let k = max_tpus.to_string();
+    let (ok, out, err) = tpupipe(&[
+        "simulate",
+        model,
+        "--max-tpus",
+        &k,
+        "--replicate",
+        "--json",
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
 #[test]
 fn replicate_copies_segments_in_plan_simulate_and_split() {
     let m = model("mobilenet_v2.tflite");
@@ -357,19 +376,7 @@ fn replicate_copies_segments_in_plan_simulate_and_split() {
 
     // simulate reports the replicas per point.
     let dir = tempfile::tempdir().unwrap();
-    let svg = dir.path().join("c.svg");
-    let (ok, out, err) = tpupipe(&[
-        "simulate",
-        m,
-        "--max-tpus",
-        "3",
-        "--replicate",
-        "--json",
-        "--svg",
-        svg.to_str().unwrap(),
-    ]);
-    assert!(ok, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let v = simulate_replicated(m, 3);
     let balanced_3 = v["points"]
         .as_array()
         .unwrap()
@@ -425,36 +432,14 @@ fn replicate_may_use_more_tpus_than_operators_but_bad_counts_still_fail() {
     assert!(ok, "{err}");
     one_error_line(&["plan", m, "--tpus", "0", "--replicate"], "at least 1");
     // simulate too: `params` stops at one segment per operator (9 here), balanced goes on.
-    let dir = tempfile::tempdir().unwrap();
-    let svg = dir.path().join("s.svg");
-    let (ok, out, err) = tpupipe(&[
-        "simulate",
-        m,
-        "--max-tpus",
-        "10",
-        "--replicate",
-        "--json",
-        "--svg",
-        svg.to_str().unwrap(),
-    ]);
-    assert!(ok, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let v = simulate_replicated(m, 10);
     let points = v["points"].as_array().unwrap();
     assert_eq!(points.len(), 9 + 10);
     assert!(points
         .iter()
         .any(|p| p["tpus"] == 10 && p["strategy"] == "balanced"));
-    one_error_line(
-        &[
-            "simulate",
-            m,
-            "--max-tpus",
-            "10",
-            "--svg",
-            svg.to_str().unwrap(),
-        ],
-        "only 9 operators",
-    );
+    // Without copies it stops before writing any chart.
+    one_error_line(&["simulate", m, "--max-tpus", "10"], "only 9 operators");
     one_error_line(&["plan", m, "--tpus", "64"], "operators");
     // clap's own usage error, with the possible values.
     let (ok, _, err) = tpupipe(&["plan", m, "--tpus", "2", "--host-link", "hub"]);
