@@ -22,6 +22,17 @@ fn tpupipe(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// The per-segment figures `plan --json` and the split plan both carry.
+const SEGMENT_FIGURES: [&str; 7] = [
+    "param_bytes",
+    "on_chip_bytes",
+    "off_chip_bytes",
+    "macs",
+    "latency_ms",
+    "input_bytes",
+    "output_bytes",
+];
+
 fn one_error_line(args: &[&str], needle: &str) {
     let (ok, _, err) = tpupipe(args);
     assert!(!ok, "{args:?} should fail");
@@ -44,15 +55,7 @@ fn plan_json_has_segments_and_totals() {
     assert_eq!(segs.len(), 3);
     let mut next = 0;
     for s in segs {
-        for key in [
-            "param_bytes",
-            "on_chip_bytes",
-            "off_chip_bytes",
-            "macs",
-            "latency_ms",
-            "input_bytes",
-            "output_bytes",
-        ] {
+        for key in SEGMENT_FIGURES {
             assert!(s[key].is_number(), "segment lacks {key}: {s}");
         }
         assert_eq!(s["op_range"][0].as_u64().unwrap(), next);
@@ -256,16 +259,7 @@ fn split_defaults_to_balanced_and_writes_the_cost_fields() {
         .iter()
         .zip(planned["segments"].as_array().unwrap())
     {
-        for key in [
-            "op_range",
-            "param_bytes",
-            "on_chip_bytes",
-            "off_chip_bytes",
-            "macs",
-            "latency_ms",
-            "input_bytes",
-            "output_bytes",
-        ] {
+        for key in std::iter::once("op_range").chain(SEGMENT_FIGURES) {
             assert_eq!(a[key], b[key], "{key}");
         }
     }

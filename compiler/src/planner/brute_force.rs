@@ -13,31 +13,21 @@ pub fn brute_force_cuts(
     segments: usize,
 ) -> Result<(Vec<usize>, Objective), PlanError> {
     super::Cuts::check_segment_count(segments, cost.len())?;
-    let mut cuts: Vec<usize> = (1..segments).collect();
-    let mut best = (cuts.clone(), Objective::of(cost, &cuts));
-    let len = cost.len();
-    let k = segments - 1;
-    loop {
-        // Next combination of k cuts from 1..len in lexicographic order.
-        let mut i = k;
-        loop {
-            if i == 0 {
-                return Ok(best);
-            }
-            i -= 1;
-            if cuts[i] < len - (k - i) {
-                break;
-            }
+    let mut best: Option<(Vec<usize>, Objective)> = None;
+    // Cut lists of one length come in lexicographic order; the first best is kept.
+    for_each_cut_list(cost.len(), segments, &mut |cuts| {
+        if cuts.len() + 1 != segments {
+            return;
         }
-        cuts[i] += 1;
-        for j in i + 1..k {
-            cuts[j] = cuts[j - 1] + 1;
+        let obj = Objective::of(cost, cuts);
+        if best
+            .as_ref()
+            .map_or(true, |(_, b)| obj.compare(b) == Ordering::Less)
+        {
+            best = Some((cuts.to_vec(), obj));
         }
-        let obj = Objective::of(cost, &cuts);
-        if obj.compare(&best.1) == Ordering::Less {
-            best = (cuts.clone(), obj);
-        }
-    }
+    });
+    Ok(best.expect("a valid segment count has a cut list"))
 }
 
 /// The best layout on at most `tpus` TPUs by [`Objective::compare`], trying every cut list and
