@@ -19,6 +19,13 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo doc (warnings are errors: every public item documented, links valid)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+echo "== dependency boundaries (no CLI crates under the compiler or the macros)"
+for crate in tpupipe-compiler tpupipe-macros; do
+  if cargo tree -p "$crate" -e normal --prefix none | grep -E '^(clap|anyhow|indicatif) '; then
+    echo "error: $crate depends on a CLI crate (above); keep clap, anyhow and indicatif in tpupipe-cli" >&2
+    exit 1
+  fi
+done
 echo "== cargo test"
 cargo test --workspace --all-targets
 echo "== cargo test --doc"
@@ -43,7 +50,7 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 "$venv/bin/pip" install -q -r tests/fixtures/requirements-oracle.txt
-cargo build --release -p tpupipe-compiler --bin tpupipe
+cargo build --release -p tpupipe-cli --bin tpupipe
 export TPUPIPE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/tpupipe"
 echo "== tests/fixtures/verify_goldens.py (committed goldens still match the oracle)"
 "$venv/bin/python" tests/fixtures/verify_goldens.py

@@ -11,9 +11,9 @@ use tpupipe::runtime::interp::Interpreter;
 use tpupipe::runtime::ModelView;
 use tpupipe_compiler::graph::Graph;
 use tpupipe_compiler::model_file::ModelFile;
-use tpupipe_compiler::npz::read_npz;
 use tpupipe_compiler::planner::Cuts;
 use tpupipe_compiler::split::{choose_cuts, Split};
+use tpupipe_runtime::npz::read_npz;
 
 fn models_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models")

@@ -16,8 +16,8 @@ use tpupipe_compiler::graph::Graph;
 use tpupipe_compiler::model_file::ModelFile;
 use tpupipe_compiler::planner::context::{PlanContext, SearchOptions};
 use tpupipe_compiler::planner::model_cost::ModelCost;
-use tpupipe_compiler::planner::strategy::Strategy;
 use tpupipe_compiler::svg::{LineChart, Series};
+use tpupipe_compiler::Strategy;
 
 const MAX_TPUS: usize = 4;
 

@@ -15,10 +15,12 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tpupipe_compiler::graph::Graph;
+use tpupipe_compiler::model_file::sha256_hex;
 use tpupipe_compiler::model_file::ModelFile;
-use tpupipe_compiler::plan_json::Strategy;
 use tpupipe_compiler::planner::{params::params_cuts, Cuts};
-use tpupipe_compiler::split::{sha256_hex, split_to_dir, Split, SplitRequest};
+use tpupipe_compiler::split::Split;
+use tpupipe_compiler::Builder;
+use tpupipe_compiler::Strategy;
 
 const RUNS: usize = 5;
 const SEGMENTS: usize = 4;
@@ -123,19 +125,12 @@ fn run(model: &Path) -> Result<(), String> {
     let reset = reset_peak_rss();
     let mut failure = None;
     let split_time = best_of(|| {
-        let result = ModelFile::open(model)
-            .map_err(|e| e.to_string())
-            .and_then(|file| {
-                split_to_dir(
-                    &file,
-                    &SplitRequest {
-                        tpus: Some(SEGMENTS),
-                        cuts: None,
-                        out_dir: out_dir.clone(),
-                    },
-                )
-                .map_err(|e| e.to_string())
-            });
+        let result = Builder::new(model)
+            .tpus(SEGMENTS)
+            .strategy(Strategy::Params)
+            .out_dir(&out_dir)
+            .split()
+            .map_err(|e| e.to_string());
         if let Err(e) = result {
             failure = Some(e);
         }

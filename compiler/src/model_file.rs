@@ -1,30 +1,10 @@
 //! Loading model files from disk: memory-mapped, verified once.
 
+use crate::Error;
+use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use thiserror::Error;
-use tpupipe_runtime::{ModelError, ModelView};
-
-/// Why a model file could not be loaded.
-#[derive(Debug, Error)]
-pub enum LoadError {
-    /// The file could not be opened or mapped.
-    #[error("cannot read {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// The file is not a valid model.
-    #[error("{path}: {source}")]
-    Model {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong with it.
-        source: ModelError,
-    },
-}
+use tpupipe_runtime::ModelView;
 
 /// A model file held in memory (memory-mapped when possible).
 pub struct ModelFile {
@@ -39,9 +19,9 @@ enum Bytes {
 
 impl ModelFile {
     /// Opens and memory-maps `path`, then verifies it as a TFLite model.
-    pub fn open(path: impl AsRef<Path>) -> Result<Self, LoadError> {
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref().to_path_buf();
-        let io = |source| LoadError::Io {
+        let io = |source| Error::Read {
             path: path.clone(),
             source,
         };
@@ -63,7 +43,7 @@ impl ModelFile {
     }
 
     /// Wraps bytes already in memory, verifying them.
-    pub fn from_bytes(path: impl Into<PathBuf>, bytes: Vec<u8>) -> Result<Self, LoadError> {
+    pub fn from_bytes(path: impl Into<PathBuf>, bytes: Vec<u8>) -> Result<Self, Error> {
         let this = ModelFile {
             path: path.into(),
             bytes: Bytes::Owned(bytes),
@@ -86,8 +66,8 @@ impl ModelFile {
     }
 
     /// The verified model view.
-    pub fn view(&self) -> Result<ModelView<'_>, LoadError> {
-        ModelView::parse(self.bytes()).map_err(|source| LoadError::Model {
+    pub fn view(&self) -> Result<ModelView<'_>, Error> {
+        ModelView::parse(self.bytes()).map_err(|source| Error::InvalidModel {
             path: self.path.clone(),
             source,
         })
@@ -100,4 +80,25 @@ impl ModelFile {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "model".to_string())
     }
+
+    /// The file name without its directory (`mobilenet_v2.tflite`), as plans record it.
+    pub fn file_name(&self) -> String {
+        self.path
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.path.display().to_string())
+    }
+
+    /// Lowercase hex SHA-256 of the bytes, as plans, profiles and caches key models.
+    pub fn sha256(&self) -> String {
+        sha256_hex(self.bytes())
+    }
+}
+
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

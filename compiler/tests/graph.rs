@@ -1,14 +1,12 @@
 //! Graph analysis on hand-built models (see `common/mod.rs`) and, when present, the fixture
 //! models in `tests/models/`.
 
-mod common;
-
-use common::*;
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 use tpupipe_compiler::graph::{Graph, GraphError, SegmentIo};
 use tpupipe_runtime::schema::{BuiltinOperator, TensorType};
 use tpupipe_runtime::{ByteCount, ModelView, OpIndex, TensorId};
+use tpupipe_testkit::*;
 
 fn build(bytes: &[u8]) -> Result<Graph, GraphError> {
     let view = ModelView::parse(bytes).expect("test model parses");

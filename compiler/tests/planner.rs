@@ -14,11 +14,11 @@ use tpupipe_compiler::planner::context::{PlanContext, SearchOptions};
 use tpupipe_compiler::planner::layout::Layout;
 use tpupipe_compiler::planner::model_cost::ModelCost;
 use tpupipe_compiler::planner::params::equal_param_cuts;
-use tpupipe_compiler::planner::profile::Profile;
 use tpupipe_compiler::planner::replicated::replicated_layout;
 use tpupipe_compiler::planner::strategy::{
     cmp_ms, Objective, SegmentCostFn, Strategy as PlanStrategy,
 };
+use tpupipe_compiler::Profile;
 
 /// A random layer: FC, conv, depthwise or elementwise with sizes spanning cached and streamed.
 fn layer_strategy() -> impl proptest::strategy::Strategy<Value = (Layer, u64)> {

@@ -13,19 +13,17 @@
 //! first use; metadata, description and signature are as documented; writing twice gives the
 //! same bytes.
 
-mod common;
-
-use common::*;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use tpupipe_compiler::graph::Graph;
 use tpupipe_compiler::model_file::ModelFile;
-use tpupipe_compiler::plan_json::{PlanJson, Strategy};
 use tpupipe_compiler::planner::{params::params_cuts, Cuts};
 use tpupipe_compiler::segment::{self, SegmentError};
-use tpupipe_compiler::split::{choose_cuts, split_to_dir, Split, SplitRequest};
+use tpupipe_compiler::split::{choose_cuts, Split};
+use tpupipe_compiler::{Plan, Strategy};
 use tpupipe_runtime::schema::{self, BuiltinOperator, TensorType};
 use tpupipe_runtime::{ModelView, OpKind, TensorId};
+use tpupipe_testkit::*;
 
 fn fixture_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/models")
@@ -56,7 +54,7 @@ fn bytes_of<'a>(model: &ModelView<'a>, t: schema::Tensor<'a>) -> Option<&'a [u8]
 }
 
 /// Splits `bytes` at `cuts`, checks every property, and returns the plan and the segment bytes.
-fn split_and_check(name: &str, bytes: &[u8], cuts: Vec<usize>) -> (PlanJson, Vec<Vec<u8>>) {
+fn split_and_check(name: &str, bytes: &[u8], cuts: Vec<usize>) -> (Plan, Vec<Vec<u8>>) {
     let ctx = format!("{name} cuts {cuts:?}");
     let view = ModelView::parse(bytes).unwrap();
     let graph = Graph::build(&view).unwrap();
@@ -91,7 +89,7 @@ fn split_and_check(name: &str, bytes: &[u8], cuts: Vec<usize>) -> (PlanJson, Vec
         let ctx = format!("{ctx} segment {i}");
         let seg = ModelView::parse(seg_bytes).unwrap_or_else(|e| panic!("{ctx}: {e}"));
         let seg_graph = Graph::build(&seg).unwrap_or_else(|e| panic!("{ctx}: {e}"));
-        seg.ensure_splittable().unwrap();
+        tpupipe_compiler::segment::ensure_splittable(&seg).unwrap();
         let range = cuts.segment(i);
         let io = graph.segment_io(range.clone());
         let sg = seg.main_subgraph();
@@ -350,7 +348,7 @@ fn split_and_check(name: &str, bytes: &[u8], cuts: Vec<usize>) -> (PlanJson, Vec
         assert_eq!(r.producer, produced_by.get(&r.tensor).copied());
     }
     // The plan survives a JSON round trip.
-    assert_eq!(PlanJson::from_json(&plan.to_json()).unwrap(), plan);
+    assert_eq!(Plan::from_json(&plan.to_json()).unwrap(), plan);
     (plan, segs)
 }
 
@@ -713,14 +711,14 @@ fn parts_the_schema_cannot_copy_are_refused() {
         matches!(err, SegmentError::ExternalBuffer { ref tensor, .. } if tensor == "w"),
         "{err}"
     );
-    let file = ModelFile::from_bytes("ext.tflite", bytes).unwrap();
+    ModelFile::from_bytes("ext.tflite", bytes.clone()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let request = SplitRequest {
-        tpus: Some(1),
-        cuts: None,
-        out_dir: dir.path().to_path_buf(),
-    };
-    let err = split_to_dir(&file, &request).unwrap_err();
+    let err = tpupipe_compiler::Builder::from_bytes("ext.tflite", bytes)
+        .tpus(1)
+        .strategy(Strategy::Params)
+        .out_dir(dir.path())
+        .split()
+        .unwrap_err();
     assert!(err.to_string().contains("outside the flatbuffer"), "{err}");
 
     // An operator whose options table has a type this schema does not know.

@@ -63,7 +63,7 @@ fn fc_model_has_the_family_structure_and_sizes() {
     let output = sg.tensor(sg.outputs()[0]);
     assert_eq!(output.shape(), vec![1, 10]);
     assert_eq!(output.dtype(), ElementType::I8);
-    view.ensure_splittable().unwrap();
+    tpupipe_compiler::segment::ensure_splittable(&view).unwrap();
 }
 
 #[test]
@@ -480,74 +480,6 @@ fn builder_refuses_inconsistent_models() {
     );
     assert_eq!(view.opcode_count(), 1);
     assert_eq!(sg.operator(OpIndex(0)).version(), 4);
-}
-
-#[test]
-fn the_cli_writes_the_model_and_reports_bad_arguments() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("m.tflite");
-    let bin = env!("CARGO_BIN_EXE_tpupipe");
-    let run = |args: &[&str]| std::process::Command::new(bin).args(args).output().unwrap();
-    let o = run(&[
-        "synth",
-        "fc",
-        "--hidden",
-        "12",
-        "--layers",
-        "3",
-        "--residual",
-        "--per-tensor",
-        "--seed",
-        "4",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let mut spec = fc(12, 3);
-    spec.residual = true;
-    spec.weights = WeightGranularity::PerTensor;
-    spec.seed = 4;
-    assert_eq!(std::fs::read(&out).unwrap(), synth_fc(&spec).unwrap());
-
-    let out2 = dir.path().join("c.tflite");
-    let o = run(&[
-        "synth",
-        "conv",
-        "--filters",
-        "3",
-        "--layers",
-        "2",
-        "--input",
-        "5",
-        "--float-io",
-        "--out",
-        out2.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let mut spec = ConvSpec::new(3, 2, 5);
-    spec.float_io = true;
-    assert_eq!(std::fs::read(&out2).unwrap(), synth_conv(&spec).unwrap());
-
-    let o = run(&[
-        "synth",
-        "conv",
-        "--filters",
-        "0",
-        "--out",
-        out2.to_str().unwrap(),
-    ]);
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--filters must be at least 1"));
-    let o = run(&[
-        "synth",
-        "fc",
-        "--hidden",
-        "4",
-        "--out",
-        "/nonexistent-dir/x.tflite",
-    ]);
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot write"));
 }
 
 /// Runs `bytes` in tpupipe's interpreter on a float input and returns the float output.

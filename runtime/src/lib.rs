@@ -5,8 +5,12 @@
 //! - [`schema`]: the TFLite flatbuffer schema (generated, committed).
 //! - [`model`]: a verified, zero-copy view of a `.tflite` file ([`model::ModelView`]).
 //! - [`ids`], [`dtype`], [`quant`]: the small value types everything else speaks in.
+//! - [`interp`]: the pure-Rust interpreter (CPU stages, fallback, tests).
+//! - [`plan`]: the plan the compiler writes and the runtime reads (segments, routing, hardware,
+//!   predicted figures) and the profile format; JSON with the `serde` feature.
+//! - `npz` (feature `npz`): NumPy `.npy` / `.npz` arrays, the tools' input and output format.
 //!
-//! The CPU interpreter and the Edge TPU pipeline build on the model view.
+//! The Edge TPU pipeline builds on the model view, the interpreter and the plan.
 
 #![warn(missing_docs)]
 
@@ -18,6 +22,9 @@ pub mod dtype;
 pub mod ids;
 pub mod interp;
 pub mod model;
+#[cfg(feature = "npz")]
+pub mod npz;
+pub mod plan;
 pub mod quant;
 pub mod schema;
 

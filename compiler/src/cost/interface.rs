@@ -1,62 +1,8 @@
-//! How the host reaches a TPU (USB 3, PCIe, USB 2) and how fast the TPU is clocked.
+//! The cost model's figures for each way the host reaches a TPU (USB 3, PCIe, USB 2) and each
+//! TPU clock. The names themselves are the plan's ([`tpupipe_runtime::plan::hardware`]).
 
 use super::calibration as cal;
-use serde::{Deserialize, Serialize};
-
-/// The host link of one Edge TPU.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Interface {
-    /// USB 3.0 Accelerator (the calibration's reference).
-    #[default]
-    Usb3,
-    /// PCIe Gen2 x1 (M.2 / mini-PCIe modules).
-    Pcie,
-    /// USB 2.0 (Dev Board Mini, USB 2 hosts).
-    Usb2,
-}
-
-/// The TPU clock chosen by the libedgetpu build.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Clock {
-    /// The "max" build: 500 MHz (the calibration's reference).
-    #[default]
-    Max,
-    /// The "std" build: 250 MHz, compute takes twice as long.
-    Std,
-}
-
-/// Whether several TPUs share one host link (wire bandwidth) or each has its own. The default
-/// is `Dedicated`: the thesis's four USB 3 TPUs moved more activation bytes per second in a
-/// pipeline than one wire at the calibrated rate could carry (see docs/cost-model.md).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum HostLink {
-    /// All TPUs' transfers cross one wire: per inference, the wire must carry every segment's
-    /// inputs, outputs and streamed weights, whatever runs in parallel. USB accelerators
-    /// behind one hub or one host controller.
-    Shared,
-    /// Each TPU has its own wire (PCIe lanes, USB ports on separate controllers).
-    #[default]
-    Dedicated,
-}
-
-impl HostLink {
-    /// The lower-case name used on the command line and in JSON.
-    pub fn name(self) -> &'static str {
-        match self {
-            HostLink::Shared => "shared",
-            HostLink::Dedicated => "dedicated",
-        }
-    }
-}
+pub use tpupipe_runtime::plan::{Clock, HostLink, Interface};
 
 /// Transfer and invoke figures of one link.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -72,10 +18,10 @@ pub struct Link {
     pub wire_ms_per_mib: f64,
 }
 
-impl Interface {
-    /// The link figures (see [`calibration`](super::calibration) for their sources).
-    pub fn link(self) -> Link {
-        let (wire, overhead) = match self {
+impl Link {
+    /// The figures of `interface` (see [`calibration`](super::calibration) for their sources).
+    pub fn of(interface: Interface) -> Link {
+        let (wire, overhead) = match interface {
             Interface::Usb3 => (cal::USB3_MS_PER_MIB, cal::INVOKE_OVERHEAD_MS),
             Interface::Pcie => (cal::PCIE_MS_PER_MIB, cal::PCIE_INVOKE_OVERHEAD_MS),
             Interface::Usb2 => (
@@ -90,32 +36,13 @@ impl Interface {
             wire_ms_per_mib: wire,
         }
     }
-
-    /// The lower-case name used on the command line and in JSON.
-    pub fn name(self) -> &'static str {
-        match self {
-            Interface::Usb3 => "usb3",
-            Interface::Pcie => "pcie",
-            Interface::Usb2 => "usb2",
-        }
-    }
 }
 
-impl Clock {
-    /// Factor applied to compute time relative to the calibrated (max) clock.
-    pub fn compute_scale(self) -> f64 {
-        match self {
-            Clock::Max => 1.0,
-            Clock::Std => 2.0,
-        }
-    }
-
-    /// The lower-case name used on the command line and in JSON.
-    pub fn name(self) -> &'static str {
-        match self {
-            Clock::Max => "max",
-            Clock::Std => "std",
-        }
+/// Factor applied to compute time at `clock` relative to the calibrated (max) clock.
+pub fn compute_scale(clock: Clock) -> f64 {
+    match clock {
+        Clock::Max => 1.0,
+        Clock::Std => 2.0,
     }
 }
 
@@ -126,13 +53,13 @@ mod tests {
     #[test]
     fn usb2_is_slower_and_pcie_faster_than_usb3() {
         let (u3, u2, pc) = (
-            Interface::Usb3.link(),
-            Interface::Usb2.link(),
-            Interface::Pcie.link(),
+            Link::of(Interface::Usb3),
+            Link::of(Interface::Usb2),
+            Link::of(Interface::Pcie),
         );
         assert!(u2.host_to_device_ms_per_mib > 4.0 * u3.host_to_device_ms_per_mib);
         assert!(pc.host_to_device_ms_per_mib < u3.host_to_device_ms_per_mib);
         assert!(u3.device_to_host_ms_per_mib > u3.host_to_device_ms_per_mib);
-        assert_eq!(Clock::Std.compute_scale(), 2.0 * Clock::Max.compute_scale());
+        assert_eq!(compute_scale(Clock::Std), 2.0 * compute_scale(Clock::Max));
     }
 }

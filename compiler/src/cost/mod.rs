@@ -28,7 +28,7 @@ pub mod layer;
 pub mod pipeline;
 pub mod synthetic;
 
-pub use interface::{Clock, HostLink, Interface, Link};
+pub use interface::{compute_scale, Clock, HostLink, Interface, Link};
 pub use layer::{Layer, LayerKind};
 
 use calibration::MIB;
@@ -219,11 +219,11 @@ impl CostModel {
         off_chip: u64,
         stream_weighted: f64,
     ) -> SegmentEstimate {
-        let link = self.interface.link();
+        let link = Link::of(self.interface);
         let overhead_ms = link.invoke_overhead_ms;
         let input_ms = bytes_in as f64 / MIB * link.host_to_device_ms_per_mib;
         let output_ms = bytes_out as f64 / MIB * link.device_to_host_ms_per_mib;
-        let compute_ms = sums.compute_ms * self.clock.compute_scale();
+        let compute_ms = sums.compute_ms * compute_scale(self.clock);
         let streamed_wire_ms = stream_weighted / MIB * link.host_to_device_ms_per_mib;
         let stream_ms = if off_chip > 0 {
             calibration::STREAM_SETUP_MS + streamed_wire_ms

@@ -3,11 +3,11 @@
 
 use super::context::PlanSummary;
 use crate::cost::{Clock, HostLink, Interface};
-use crate::plan_json::PlanJson;
+use tpupipe_runtime::plan::Plan;
 
 /// Fills the optional cost fields of `plan` from `summary` (same cuts).
 pub fn annotate_plan(
-    plan: &mut PlanJson,
+    plan: &mut Plan,
     summary: &PlanSummary,
     interface: Interface,
     clock: Clock,
@@ -26,9 +26,9 @@ pub fn annotate_plan(
         plan.tpus_used = Some(summary.tpus);
     }
     let p = &summary.plan.pipeline;
-    plan.interface = Some(interface.name().to_string());
-    plan.clock = Some(clock.name().to_string());
-    plan.host_link = Some(host_link.name().to_string());
+    plan.interface = Some(interface);
+    plan.clock = Some(clock);
+    plan.host_link = Some(host_link);
     plan.shared_wire_ms = p.shared_wire_ms;
     plan.bottleneck_ms = Some(p.bottleneck_ms);
     plan.latency_ms = Some(p.latency_ms);

@@ -5,7 +5,6 @@ use super::balanced::balanced_cuts;
 use super::layout::Layout;
 use super::model_cost::ModelCost;
 use super::params::{equal_param_cuts, params_cuts};
-use super::profile::ProfileIndex;
 use super::profiled::{CostOrigin, ProfiledCost};
 use super::replicated::replicated_layout;
 use super::strategy::{SegmentCostFn, Strategy};
@@ -15,6 +14,7 @@ use crate::cost::SegmentEstimate;
 use crate::graph::Graph;
 use serde::Serialize;
 use thiserror::Error;
+use tpupipe_runtime::plan::ProfileIndex;
 
 /// Why a plan cannot be made.
 #[derive(Debug, Error)]
@@ -25,6 +25,9 @@ pub enum PlanningError {
     /// `profiled` without a profile.
     #[error("the 'profiled' strategy needs a profile (--profile FILE)")]
     NoProfile,
+    /// `manual` without cut positions.
+    #[error("the 'manual' strategy needs the cut positions (--cuts)")]
+    NoCuts,
 }
 
 /// How `balanced` and `profiled` may use the TPUs they are given (`params` always makes one
@@ -211,6 +214,7 @@ impl<'a> PlanContext<'a> {
         })?;
         let costs = match strategy {
             Strategy::Params => return Ok(Layout::pipeline(self.params_cuts(tpus)?)),
+            Strategy::Manual => return Err(PlanningError::NoCuts),
             Strategy::Balanced => Costs::Model(&self.cost),
             Strategy::Profiled => {
                 if !self.has_profile() {

@@ -8,13 +8,14 @@
 //! - [`params`]: the Edge TPU compiler's equal-parameter split.
 //! - [`balanced`]: the exact optimum of the slowest stage under the cost model
 //!   ([`model_cost`]), over any [`SegmentCostFn`](strategy::SegmentCostFn).
-//! - `profiled`: `balanced` over [`profiled`] costs (a [`profile`] file's measurements, the
-//!   model elsewhere).
+//! - `profiled`: `balanced` over [`profiled`] costs (a profile file's measurements,
+//!   [`tpupipe_runtime::plan::profile`], the model elsewhere).
 //! - [`replicated`]: `balanced` (or `profiled`) where a segment may also run on several TPUs
 //!   taking inferences in turn ([`layout`]).
 //! - [`search`]: the exact search behind `balanced`, `profiled` and replication;
 //!   [`brute_force`]: the test oracle; [`context`]: planning and summarising one model;
-//!   [`annotate`]: cost figures for split plans.
+//!   [`annotate`]: cost figures for split plans; [`report`]: a plan's figures as `tpupipe plan`
+//!   prints them.
 
 pub mod annotate;
 pub mod balanced;
@@ -23,9 +24,9 @@ pub mod context;
 pub mod layout;
 pub mod model_cost;
 pub mod params;
-pub mod profile;
 pub mod profiled;
 pub mod replicated;
+pub mod report;
 pub mod search;
 pub mod strategy;
 

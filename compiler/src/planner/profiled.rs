@@ -3,10 +3,10 @@
 //! on-chip/off-chip bytes. Segments the profile lacks keep the model's prediction.
 
 use super::model_cost::ModelCost;
-use super::profile::ProfileIndex;
 use super::strategy::SegmentCostFn;
 use crate::cost::SegmentEstimate;
 use std::ops::Range;
+use tpupipe_runtime::plan::ProfileIndex;
 
 /// Where a segment's figure came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -3,7 +3,7 @@
 
 use super::layout::Layout;
 use crate::cost::pipeline::{host_overhead_ms, stage_interval_ms};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::cmp::Ordering;
 use std::ops::Range;
 
@@ -55,34 +55,7 @@ pub trait SegmentCostFn {
     }
 }
 
-/// How to choose the cuts.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Strategy {
-    /// The Edge TPU compiler's equal-parameter split.
-    Params,
-    /// The exact optimum of the slowest stage under the cost model.
-    #[default]
-    Balanced,
-    /// Like `balanced`, with candidate costs taken from a profile where it has them.
-    Profiled,
-}
-
-impl Strategy {
-    /// The lower-case name used on the command line and in JSON.
-    pub fn name(self) -> &'static str {
-        match self {
-            Strategy::Params => "params",
-            Strategy::Balanced => "balanced",
-            Strategy::Profiled => "profiled",
-        }
-    }
-
-    /// All strategies.
-    pub const ALL: [Strategy; 3] = [Strategy::Params, Strategy::Balanced, Strategy::Profiled];
-}
+pub use tpupipe_runtime::plan::Strategy;
 
 /// The figures a plan is judged by, compared lexicographically by [`Objective::compare`]:
 /// bottleneck, then latency, then bytes crossing cuts, then TPUs used.

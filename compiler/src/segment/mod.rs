@@ -8,13 +8,16 @@
 //!
 //! - [`writer`]: the flatbuffer writer (one segment from a model and a [`SegmentSpec`]).
 //! - [`routing`]: producers and consumers of the tensors crossing segment boundaries.
+//! - [`splittable`]: what a model must be to be split.
 
 mod error;
 pub mod routing;
+pub mod splittable;
 pub mod writer;
 
 pub use error::SegmentError;
 pub use routing::{routes, Route};
+pub use splittable::ensure_splittable;
 pub use writer::{check_external_buffers, write_segment, SegmentBytes, SegmentSpec};
 
 use crate::graph::{Graph, SegmentIo};

@@ -167,31 +167,4 @@ impl<'a> ModelView<'a> {
         (0..self.opcode_count())
             .any(|i| matches!(self.opcode(i).0, OpKind::Custom(c) if c == EDGETPU_CUSTOM_CODE))
     }
-
-    /// Checks what splitting needs: not already compiled, one subgraph, static shapes.
-    ///
-    /// A dynamic leading (batch) dimension declared as 1 (a Keras model converted without a
-    /// fixed batch size) counts as static: the segments are written with batch 1. Any other
-    /// dynamic dimension is refused (see [`TensorView::has_unresolved_dynamic_dims`]).
-    pub fn ensure_splittable(&self) -> Result<(), ModelError> {
-        if self.is_edgetpu_compiled() {
-            return Err(ModelError::AlreadyCompiled(EDGETPU_CUSTOM_CODE.to_string()));
-        }
-        if self.subgraph_count() != 1 {
-            return Err(ModelError::MultipleSubgraphs(self.subgraph_count()));
-        }
-        let sg = self.main_subgraph();
-        for t in sg.tensors() {
-            if let Some(sig) = t.shape_signature() {
-                if t.has_unresolved_dynamic_dims() {
-                    return Err(ModelError::DynamicShape {
-                        tensor: t.id().0,
-                        name: t.name().to_string(),
-                        signature: sig,
-                    });
-                }
-            }
-        }
-        Ok(())
-    }
 }

@@ -3,8 +3,7 @@
 
 #![allow(dead_code)]
 
-#[path = "../../../compiler/src/npz.rs"]
-pub mod npz;
+pub use tpupipe_runtime::npz;
 
 use std::path::{Path, PathBuf};
 use tpupipe_runtime::interp::{Interpreter, LoadError};

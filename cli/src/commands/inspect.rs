@@ -1,0 +1,433 @@
+//! `tpupipe inspect MODEL [--json]`: a model's inputs, outputs and operators with their costs.
+//!
+//! The report is built once as an [`InspectReport`] (serializable, with stable field names) and
+//! then printed either as a human-readable table or as JSON (`--json`). Only the main subgraph is
+//! analysed; the report says how many subgraphs the file has. Models compiled by
+//! edgetpu_compiler are accepted (their `edgetpu-custom-op` counts 0 MACs).
+
+use anyhow::Context as _;
+use clap::Args;
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use tpupipe_compiler::graph::{Graph, OpInfo};
+use tpupipe_compiler::ModelFile;
+use tpupipe_runtime::{ByteCount, ModelView, TensorId};
+
+/// Arguments of `tpupipe inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The model file (`.tflite`).
+    pub model: PathBuf,
+    /// Print a JSON document instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Quantization of a model input or output.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum QuantReport {
+    /// One scale and zero point for the whole tensor.
+    PerTensor {
+        /// The scale.
+        scale: f32,
+        /// The zero point.
+        zero_point: i64,
+    },
+    /// One scale per slice along `axis`.
+    PerAxis {
+        /// Number of scales.
+        scales: usize,
+        /// The quantized dimension.
+        axis: i32,
+    },
+}
+
+/// A model input or output.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TensorReport {
+    /// Tensor id in the main subgraph.
+    pub id: u32,
+    /// Unique tensor name.
+    pub name: String,
+    /// Static shape.
+    pub shape: Vec<usize>,
+    /// Element type (`int8`, `float32`, ...).
+    pub dtype: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Quantization, `null` when the tensor has none.
+    pub quantization: Option<QuantReport>,
+}
+
+/// One operator row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpReport {
+    /// Position in the execution order.
+    pub position: usize,
+    /// Operator index in the file.
+    pub index: u32,
+    /// `CONV_2D`, or `CUSTOM(name)`.
+    pub kind: String,
+    /// Operator code version.
+    pub version: i32,
+    /// Bytes of constant inputs.
+    pub param_bytes: u64,
+    /// Multiply-accumulates.
+    pub macs: u64,
+    /// Bytes of the outputs.
+    pub output_bytes: u64,
+    /// Bytes of the activations alive across the cut just before this operator (what a segment
+    /// starting here would receive); `null` for position 0.
+    pub cut_bytes: Option<u64>,
+    /// Output tensor names.
+    pub outputs: Vec<String>,
+}
+
+/// The largest activation tensor.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActivationReport {
+    /// Unique tensor name.
+    pub name: String,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
+/// Whole-model figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Totals {
+    /// Number of operators in the main subgraph.
+    pub ops: usize,
+    /// Bytes of distinct constant tensors read by operators.
+    pub param_bytes: u64,
+    /// Total multiply-accumulates.
+    pub macs: u64,
+    /// The largest activation (model input or operator output).
+    pub largest_activation: Option<ActivationReport>,
+}
+
+/// Everything `tpupipe inspect` shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InspectReport {
+    /// The file inspected.
+    pub model: String,
+    /// File size in bytes.
+    pub file_bytes: u64,
+    /// Schema version recorded in the file.
+    pub schema_version: u32,
+    /// The model description, if any.
+    pub description: Option<String>,
+    /// Number of subgraphs (only the main one, index 0, is analysed).
+    pub subgraphs: usize,
+    /// Name of the main subgraph.
+    pub main_subgraph: String,
+    /// True when the model contains ops compiled by edgetpu_compiler.
+    pub edgetpu_compiled: bool,
+    /// Model inputs.
+    pub inputs: Vec<TensorReport>,
+    /// Model outputs.
+    pub outputs: Vec<TensorReport>,
+    /// Operators in execution order.
+    pub ops: Vec<OpReport>,
+    /// Totals.
+    pub totals: Totals,
+}
+
+fn tensor_report(view: &ModelView<'_>, graph: &Graph, id: TensorId) -> TensorReport {
+    let t = view.main_subgraph().tensor(id);
+    let quantization = t.quantization().map(|q| match q.per_tensor() {
+        Some((scale, zero_point)) => QuantReport::PerTensor { scale, zero_point },
+        None => QuantReport::PerAxis {
+            scales: q.scale.len(),
+            axis: q.axis,
+        },
+    });
+    TensorReport {
+        id: id.0,
+        name: graph.tensor_name(id).to_string(),
+        shape: graph.tensor_shape(id).to_vec(),
+        dtype: t.dtype().name().to_string(),
+        bytes: graph.tensor_bytes(id).bytes(),
+        quantization,
+    }
+}
+
+fn op_report(graph: &Graph, position: usize, op: &OpInfo) -> OpReport {
+    OpReport {
+        position,
+        index: op.op.0,
+        kind: op.kind.clone(),
+        version: op.version,
+        param_bytes: op.param_bytes.bytes(),
+        macs: op.macs,
+        output_bytes: op.output_bytes.bytes(),
+        cut_bytes: (position > 0).then(|| graph.live_bytes(position).bytes()),
+        outputs: op
+            .outputs
+            .iter()
+            .map(|&t| graph.tensor_name(t).to_string())
+            .collect(),
+    }
+}
+
+impl InspectReport {
+    /// Builds the report for a verified model; `label` names it (usually the path).
+    pub fn build(
+        label: &str,
+        view: &ModelView<'_>,
+    ) -> Result<Self, tpupipe_compiler::graph::GraphError> {
+        let graph = Graph::build(view)?;
+        let sg = view.main_subgraph();
+        let ops: Vec<OpReport> = graph
+            .ops()
+            .iter()
+            .enumerate()
+            .map(|(p, op)| op_report(&graph, p, op))
+            .collect();
+        let activations = graph
+            .model_inputs()
+            .iter()
+            .chain(graph.ops().iter().flat_map(|op| op.outputs.iter()))
+            .copied();
+        // The first of the largest, in input-then-execution order.
+        let largest = activations.fold(None::<TensorId>, |best, t| match best {
+            Some(b) if graph.tensor_bytes(b) >= graph.tensor_bytes(t) => Some(b),
+            _ => Some(t),
+        });
+        let totals = Totals {
+            ops: graph.len(),
+            param_bytes: graph.unique_param_bytes(0..graph.len()).bytes(),
+            macs: graph.macs(0..graph.len()),
+            largest_activation: largest.map(|t| ActivationReport {
+                name: graph.tensor_name(t).to_string(),
+                bytes: graph.tensor_bytes(t).bytes(),
+            }),
+        };
+        Ok(InspectReport {
+            model: label.to_string(),
+            file_bytes: view.bytes().len() as u64,
+            schema_version: view.schema_version(),
+            description: view.description().map(str::to_string),
+            subgraphs: view.subgraph_count(),
+            main_subgraph: sg.name().to_string(),
+            edgetpu_compiled: view.is_edgetpu_compiled(),
+            inputs: graph
+                .model_inputs()
+                .iter()
+                .map(|&t| tensor_report(view, &graph, t))
+                .collect(),
+            outputs: graph
+                .model_outputs()
+                .iter()
+                .map(|&t| tensor_report(view, &graph, t))
+                .collect(),
+            ops,
+            totals,
+        })
+    }
+
+    /// The human-readable rendering.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        let _ = self.write_text(&mut s);
+        s
+    }
+
+    fn write_text(&self, s: &mut String) -> std::fmt::Result {
+        writeln!(
+            s,
+            "model: {} ({}, schema v{})",
+            self.model,
+            ByteCount(self.file_bytes),
+            self.schema_version
+        )?;
+        if let Some(d) = self.description.as_deref().filter(|d| !d.is_empty()) {
+            writeln!(s, "description: {}", printable(d))?;
+        }
+        let main = if self.main_subgraph.is_empty() {
+            String::new()
+        } else {
+            format!(" '{}'", printable(&self.main_subgraph))
+        };
+        if self.subgraphs == 1 {
+            writeln!(s, "subgraphs: 1 (main{main})")?;
+        } else {
+            writeln!(
+                s,
+                "subgraphs: {} (showing the main subgraph{main}, index 0)",
+                self.subgraphs
+            )?;
+        }
+        if self.edgetpu_compiled {
+            writeln!(
+                s,
+                "compiled for the Edge TPU: yes (edgetpu-custom-op ops count 0 MACs here)"
+            )?;
+        }
+        for (title, list) in [("inputs", &self.inputs), ("outputs", &self.outputs)] {
+            writeln!(s, "\n{title}:")?;
+            let rows: Vec<[String; 5]> = list
+                .iter()
+                .map(|t| {
+                    [
+                        printable(&t.name),
+                        format!("{:?}", t.shape),
+                        t.dtype.clone(),
+                        ByteCount(t.bytes).to_string(),
+                        match &t.quantization {
+                            None => "not quantized".to_string(),
+                            Some(QuantReport::PerTensor { scale, zero_point }) => {
+                                format!("scale {scale}, zero point {zero_point}")
+                            }
+                            Some(QuantReport::PerAxis { scales, axis }) => {
+                                format!("per-axis ({scales} scales, axis {axis})")
+                            }
+                        },
+                    ]
+                })
+                .collect();
+            table(
+                s,
+                &["name", "shape", "dtype", "size", "quantization"],
+                &rows,
+                &[],
+            )?;
+        }
+        writeln!(
+            s,
+            "\noperators (execution order; 'cut before': activation bytes crossing a cut just \
+             before the operator):"
+        )?;
+        let rows: Vec<[String; 9]> = self
+            .ops
+            .iter()
+            .map(|o| {
+                [
+                    o.position.to_string(),
+                    o.index.to_string(),
+                    printable(&o.kind),
+                    o.version.to_string(),
+                    ByteCount(o.param_bytes).to_string(),
+                    crate::format::human_count(o.macs),
+                    ByteCount(o.output_bytes).to_string(),
+                    o.cut_bytes
+                        .map_or_else(|| "-".to_string(), |b| ByteCount(b).to_string()),
+                    shorten(&printable(&o.outputs.join(", ")), 48),
+                ]
+            })
+            .collect();
+        table(
+            s,
+            &[
+                "pos",
+                "op",
+                "kind",
+                "ver",
+                "params",
+                "MACs",
+                "output",
+                "cut before",
+                "output tensors",
+            ],
+            &rows,
+            &[0, 1, 3, 4, 5, 6, 7],
+        )?;
+        writeln!(s, "\ntotals:")?;
+        writeln!(s, "  operators:          {}", self.totals.ops)?;
+        writeln!(
+            s,
+            "  parameters:         {} ({} bytes)",
+            ByteCount(self.totals.param_bytes),
+            self.totals.param_bytes
+        )?;
+        writeln!(
+            s,
+            "  MACs:               {} ({})",
+            crate::format::human_count(self.totals.macs),
+            self.totals.macs
+        )?;
+        match &self.totals.largest_activation {
+            Some(a) => writeln!(
+                s,
+                "  largest activation: {} ('{}')",
+                ByteCount(a.bytes),
+                printable(&a.name)
+            )?,
+            None => writeln!(s, "  largest activation: none")?,
+        }
+        Ok(())
+    }
+}
+
+/// Escapes control characters so a hostile name cannot break the layout.
+fn printable(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let escaped = c.is_control().then(|| c.escape_default());
+            let plain = (!c.is_control()).then_some(c);
+            escaped.into_iter().flatten().chain(plain)
+        })
+        .collect()
+}
+
+/// `s` cut to at most `max` characters, ending in `...` when cut.
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let head: String = s.chars().take(max.saturating_sub(3)).collect();
+        format!("{head}...")
+    }
+}
+
+/// Writes an aligned table indented by two spaces; columns in `right` are right-aligned.
+fn table<const N: usize>(
+    s: &mut String,
+    header: &[&str; N],
+    rows: &[[String; N]],
+    right: &[usize],
+) -> std::fmt::Result {
+    let mut width = header.map(|h| h.chars().count());
+    for r in rows {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |s: &mut String, cells: &[String]| -> std::fmt::Result {
+        let mut out = String::from(" ");
+        for (k, c) in cells.iter().enumerate() {
+            let w = width[k];
+            if right.contains(&k) {
+                write!(out, " {c:>w$}")?;
+            } else {
+                write!(out, " {c:<w$}")?;
+            }
+        }
+        writeln!(s, "{}", out.trim_end())
+    };
+    line(s, &header.map(str::to_string))?;
+    for r in rows {
+        line(s, r)?;
+    }
+    Ok(())
+}
+
+/// Loads and analyses the model.
+fn load(args: &InspectArgs) -> anyhow::Result<InspectReport> {
+    let file = ModelFile::open(&args.model)?;
+    let view = file.view()?;
+    let label = args.model.display().to_string();
+    InspectReport::build(&label, &view).with_context(|| label.clone())
+}
+
+/// Runs `tpupipe inspect`.
+pub fn run(args: InspectArgs) -> anyhow::Result<()> {
+    let report = load(&args)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_text());
+    }
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! One module per subcommand: its clap `Args` struct and its `run` function.
+
+pub mod inspect;
+pub mod plan;
+pub mod run;
+pub mod simulate;
+pub mod split;
+pub mod synth;

@@ -1,0 +1,104 @@
+//! `tpupipe run`: runs a model on `.npz` inputs keyed by tensor name and writes `.npz` outputs
+//! identical to LiteRT's; bad input files give one clear error line and exit status 1.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use tpupipe_runtime::npz::{read_npz, write_npz, Array};
+use tpupipe_runtime::ElementType;
+
+fn models() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/models")
+}
+
+fn tpupipe(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tpupipe"))
+        .args(args)
+        .output()
+        .expect("run tpupipe");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn run_reproduces_the_golden_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["fc_float_io", "conv_uint8_io", "conv_residual"] {
+        let model = models().join(format!("{name}.tflite"));
+        let inputs = models().join(format!("{name}.inputs.npz"));
+        let out = dir.path().join(format!("{name}.out.npz"));
+        let (ok, err) = tpupipe(&[
+            "run",
+            model.to_str().unwrap(),
+            "--inputs",
+            inputs.to_str().unwrap(),
+            "--outputs",
+            out.to_str().unwrap(),
+        ]);
+        assert!(ok, "{name}: {err}");
+        let got = read_npz(&out).unwrap();
+        let want = read_npz(models().join(format!("{name}.outputs.npz"))).unwrap();
+        assert_eq!(got, want, "{name}");
+    }
+}
+
+#[test]
+fn bad_input_files_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = models().join("fc_per_tensor.tflite");
+    let good = read_npz(models().join("fc_per_tensor.inputs.npz")).unwrap();
+    let (name, array) = good[0].clone();
+    let out = dir.path().join("out.npz");
+    let run = |arrays: Vec<(String, Array)>| {
+        let path = dir.path().join("in.npz");
+        write_npz(&path, &arrays).unwrap();
+        tpupipe(&[
+            "run",
+            model.to_str().unwrap(),
+            "--inputs",
+            path.to_str().unwrap(),
+            "--outputs",
+            out.to_str().unwrap(),
+        ])
+    };
+
+    let (ok, err) = run(vec![("wrong_name".into(), array.clone())]);
+    assert!(!ok);
+    assert!(err.contains("missing") && err.contains(&name), "{err}");
+    assert!(
+        err.contains("not model inputs") && err.contains("wrong_name"),
+        "{err}"
+    );
+
+    let (ok, err) = run(vec![
+        (name.clone(), array.clone()),
+        ("extra".into(), array.clone()),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("extra"), "{err}");
+
+    let as_u8 = Array::new(ElementType::U8, array.shape.clone(), array.data.clone()).unwrap();
+    let (ok, err) = run(vec![(name.clone(), as_u8)]);
+    assert!(!ok);
+    assert!(err.contains("uint8") && err.contains("int8"), "{err}");
+
+    let short = Array::new(ElementType::I8, vec![1, 32], array.data[..32].to_vec()).unwrap();
+    let (ok, err) = run(vec![(name.clone(), short)]);
+    assert!(!ok);
+    assert!(err.contains("[1, 32]") && err.contains("[1, 64]"), "{err}");
+
+    let (ok, err) = tpupipe(&[
+        "run",
+        model.to_str().unwrap(),
+        "--inputs",
+        dir.path().join("absent.npz").to_str().unwrap(),
+        "--outputs",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.starts_with("error: ") && err.contains("absent.npz"),
+        "{err}"
+    );
+}
