@@ -29,7 +29,8 @@ fn unpack(bytes: &[u8]) -> ModelT {
 
 /// Runs `tpupipe ARGS` and checks it fails with exactly one `error:` line and no panic.
 fn assert_one_line_error(args: &[&std::ffi::OsStr], case: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_tpupipe"))
+    let out = tpupipe_testkit::tpupipe!()
+        .command::<&str>(&[])
         .args(args)
         .output()
         .expect("run tpupipe");
@@ -77,7 +78,8 @@ fn valid_models_are_accepted() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("ok.tflite");
     std::fs::write(&model, base_model()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_tpupipe"))
+    let out = tpupipe_testkit::tpupipe!()
+        .command::<&str>(&[])
         .arg("inspect")
         .arg(&model)
         .output()

@@ -6,7 +6,6 @@
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::path::Path;
-use tpupipe_testkit::cli::Tpupipe;
 use tpupipe_testkit::paths::repo_root;
 
 fn golden_dir() -> std::path::PathBuf {
@@ -14,7 +13,7 @@ fn golden_dir() -> std::path::PathBuf {
 }
 
 /// Runs one command line as the goldens record it.
-fn record(tpupipe: &Tpupipe, args: &str) -> String {
+fn record(tpupipe: &tpupipe_testkit::cli::Tpupipe, args: &str) -> String {
     let out = tempfile::tempdir().unwrap();
     let out_text = out.path().to_str().unwrap();
     let argv: Vec<String> = args
@@ -42,7 +41,7 @@ fn record(tpupipe: &Tpupipe, args: &str) -> String {
 
 #[test]
 fn every_command_prints_its_golden_output() {
-    let tpupipe = Tpupipe::new(env!("CARGO_BIN_EXE_tpupipe")).in_dir(repo_root());
+    let tpupipe = tpupipe_testkit::tpupipe!().in_dir(repo_root());
     let commands = std::fs::read_to_string(golden_dir().join("commands.txt")).unwrap();
     let bless = std::env::var_os("TPUPIPE_BLESS").is_some();
     let mut failures = Vec::new();

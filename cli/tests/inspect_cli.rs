@@ -15,7 +15,7 @@ fn fixture(name: &str) -> Option<PathBuf> {
 
 /// Runs `tpupipe inspect PATH [--json]`, expecting success; returns stdout.
 fn inspect(path: &Path, json: bool) -> String {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tpupipe"));
+    let mut cmd = tpupipe_testkit::tpupipe!().command::<&str>(&[]);
     cmd.arg("inspect").arg(path);
     if json {
         cmd.arg("--json");
@@ -226,7 +226,8 @@ fn a_closed_output_pipe_ends_quietly() {
     let Some(model) = fixture("mobilenet_v2") else {
         panic!("tests/models/mobilenet_v2.tflite is missing");
     };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tpupipe"))
+    let mut child = tpupipe_testkit::tpupipe!()
+        .command::<&str>(&[])
         .arg("inspect")
         .arg(&model)
         .stdout(Stdio::piped())

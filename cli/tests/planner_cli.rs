@@ -11,7 +11,8 @@ fn model(name: &str) -> PathBuf {
 }
 
 fn tpupipe(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tpupipe"))
+    let out = tpupipe_testkit::tpupipe!()
+        .command::<&str>(&[])
         .args(args)
         .output()
         .expect("runs");

@@ -9,7 +9,7 @@ use tpupipe_runtime::ModelView;
 use tpupipe_testkit::*;
 
 fn tpupipe() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tpupipe"))
+    tpupipe_testkit::tpupipe!().command::<&str>(&[])
 }
 
 fn write_model(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {

@@ -10,8 +10,8 @@ fn fc(hidden: usize, layers: usize) -> FcSpec {
 fn the_cli_writes_the_model_and_reports_bad_arguments() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("m.tflite");
-    let bin = env!("CARGO_BIN_EXE_tpupipe");
-    let run = |args: &[&str]| std::process::Command::new(bin).args(args).output().unwrap();
+    let bin = tpupipe_testkit::tpupipe!();
+    let run = |args: &[&str]| bin.command(args).output().unwrap();
     let o = run(&[
         "synth",
         "fc",

@@ -82,3 +82,12 @@ impl From<Output> for Run {
         }
     }
 }
+
+/// The `tpupipe` binary of the calling crate's integration test
+/// (`Tpupipe::new(env!("CARGO_BIN_EXE_tpupipe"))`, resolved where the macro is used).
+#[macro_export]
+macro_rules! tpupipe {
+    () => {
+        $crate::cli::Tpupipe::new(env!("CARGO_BIN_EXE_tpupipe"))
+    };
+}
