@@ -3,7 +3,6 @@
 
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use tpupipe_cli::commands::inspect::InspectReport;
 use tpupipe_compiler::graph::Graph;
 use tpupipe_runtime::schema::{BuiltinOperator, ModelT};

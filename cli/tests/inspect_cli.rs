@@ -2,7 +2,6 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use tpupipe_runtime::schema::BuiltinOperator;
 use tpupipe_testkit::*;
 

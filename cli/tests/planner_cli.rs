@@ -2,7 +2,6 @@
 //! clear error line for bad input.
 
 use std::path::PathBuf;
-use std::process::Command;
 
 fn model(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -2,7 +2,6 @@
 //! identical to LiteRT's; bad input files give one clear error line and exit status 1.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use tpupipe_runtime::npz::{read_npz, write_npz, Array};
 use tpupipe_runtime::ElementType;
 
