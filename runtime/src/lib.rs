@@ -18,6 +18,7 @@ pub mod dtype;
 pub mod ids;
 pub mod interp;
 pub mod model;
+pub mod pipeline;
 pub mod quant;
 pub mod schema;
 
