@@ -24,6 +24,7 @@ pub mod interp;
 pub mod model;
 #[cfg(feature = "npz")]
 pub mod npz;
+pub mod pipeline;
 pub mod plan;
 pub mod quant;
 pub mod schema;
