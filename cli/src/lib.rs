@@ -11,6 +11,7 @@
 pub mod args;
 pub mod commands;
 pub mod format;
+pub mod pipeline_args;
 
 use clap::{Parser, Subcommand};
 use commands::{inspect, plan, run, simulate, split, synth};

@@ -1,20 +1,31 @@
 //! `tpupipe run`: runs a model (or one segment) on the CPU with tpupipe's interpreter, reading
 //! inputs from an `.npz` and writing outputs to an `.npz`, both keyed by exact tensor names.
 
+use crate::pipeline_args::{open_plan, BackendArgs};
 use anyhow::{bail, Context};
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Instant;
 use tpupipe_compiler::ModelFile;
 use tpupipe_runtime::interp::{Interpreter, Options};
+use tpupipe_runtime::npz::read_npz;
 use tpupipe_runtime::npz::{self, Array};
+use tpupipe_runtime::pipeline::Input;
 use tpupipe_runtime::TensorId;
 
 /// Arguments of `tpupipe run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The model or segment file (`.tflite`).
-    pub model: PathBuf,
+    /// The model or segment file (`.tflite`); or give --plan.
+    #[arg(required_unless_present = "plan", conflicts_with = "plan")]
+    pub model: Option<PathBuf>,
+    /// Run a split model through the pipeline, from the plan `tpupipe split` (or `compile`)
+    /// wrote (`DIR/<stem>_plan.json`); its segments are read from the same directory.
+    #[arg(long)]
+    pub plan: Option<PathBuf>,
+    /// The pipeline's backends (with --plan).
+    #[command(flatten)]
+    pub backend: BackendArgs,
     /// Input arrays (`.npz`), one per model input, keyed by the input tensor's exact name.
     #[arg(long)]
     pub inputs: PathBuf,
@@ -35,17 +46,18 @@ pub struct RunArgs {
 
 /// Runs `tpupipe run`.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
-    let file = ModelFile::open(&args.model)?;
+    let model = match (&args.model, &args.plan) {
+        (_, Some(plan)) => return run_plan(&args, plan),
+        (Some(model), None) => model.clone(),
+        (None, None) => bail!("give a model file, or a plan with --plan"),
+    };
+    let file = ModelFile::open(&model)?;
     let view = file.view()?;
     let options = Options {
         preserve_all_tensors: args.all_tensors,
     };
-    let mut interp = Interpreter::with_options(&view, options).with_context(|| {
-        format!(
-            "{}: cannot load into the CPU interpreter",
-            args.model.display()
-        )
-    })?;
+    let mut interp = Interpreter::with_options(&view, options)
+        .with_context(|| format!("{}: cannot load into the CPU interpreter", model.display()))?;
     let arrays = npz::read_npz(&args.inputs)?;
 
     let expected: Vec<String> = interp.inputs().map(|d| d.name.clone()).collect();
@@ -152,6 +164,70 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                 }
             }
         }
+    }
+    npz::write_npz(&args.outputs, &out)?;
+    Ok(())
+}
+
+/// `tpupipe run --plan`: the whole model through the pipeline.
+fn run_plan(args: &RunArgs, plan_path: &std::path::Path) -> anyhow::Result<()> {
+    if args.all_tensors || args.profile {
+        bail!("--all-tensors and --profile apply to one model, not to --plan");
+    }
+    let (plan, built) = open_plan(plan_path, &args.backend)?;
+    for p in &built.placements {
+        match &p.fallback_reason {
+            Some(why) => eprintln!("stage {}: {} (CPU fallback: {why})", p.stage, p.detail),
+            None => eprintln!("stage {}: {}", p.stage, p.detail),
+        }
+    }
+    let arrays = read_npz(&args.inputs)?;
+    let given: Vec<&str> = arrays.iter().map(|(n, _)| n.as_str()).collect();
+    let missing: Vec<&String> = plan
+        .model_inputs
+        .iter()
+        .filter(|n| !given.contains(&n.as_str()))
+        .collect();
+    let extra: Vec<&&str> = given
+        .iter()
+        .filter(|n| !plan.model_inputs.iter().any(|e| e == **n))
+        .collect();
+    if !missing.is_empty() || !extra.is_empty() {
+        bail!(
+            "{}: input names do not match the model's; missing: {missing:?}; not model inputs: {extra:?}; the model's inputs are {:?}",
+            args.inputs.display(),
+            plan.model_inputs
+        );
+    }
+    let inputs: Vec<Input<'_>> = arrays
+        .iter()
+        .map(|(name, a)| Input::named(name, &a.data).with_dtype(a.dtype))
+        .collect();
+    let pipeline = &built.pipeline;
+    let repeat = args.repeat.max(1);
+    let start = Instant::now();
+    let mut last = None;
+    for _ in 0..repeat {
+        last = Some(pipeline.infer(&inputs)?);
+    }
+    let elapsed = start.elapsed();
+    if repeat > 1 {
+        eprintln!(
+            "{} inferences, {:.3} ms each",
+            repeat,
+            elapsed.as_secs_f64() * 1e3 / repeat as f64
+        );
+    }
+    let outputs = last.expect("at least one inference ran");
+    let mut out = Vec::with_capacity(outputs.len());
+    for (i, (name, bytes)) in outputs.iter().enumerate() {
+        if out.iter().any(|(n, _): &(String, Array)| n == name) {
+            continue;
+        }
+        let spec = outputs.spec(i).expect("an output has a spec");
+        let a = Array::new(spec.dtype, spec.shape.clone(), bytes.to_vec())
+            .map_err(|e| anyhow::anyhow!("output '{name}': {e}"))?;
+        out.push((name.to_string(), a));
     }
     npz::write_npz(&args.outputs, &out)?;
     Ok(())

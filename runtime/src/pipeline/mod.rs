@@ -71,6 +71,7 @@ pub mod cpu;
 pub mod engine;
 pub mod error;
 pub mod executor;
+pub mod from_plan;
 pub mod input;
 pub mod options;
 pub mod outputs;
@@ -84,6 +85,10 @@ mod worker;
 pub use engine::{Pipeline, RunIter};
 pub use error::{InputError, PipelineError, SpecError, StageError};
 pub use executor::{ExecutorFactory, StageExecutor};
+pub use from_plan::{
+    read_segments, BackendChoice, PlanPipeline, PlanPipelineError, PlanPipelineOptions,
+    SegmentBytes, SegmentModels, StagePlacement,
+};
 pub use input::Input;
 pub use options::{FailurePolicy, PipelineOptions};
 pub use outputs::Outputs;
