@@ -57,9 +57,12 @@ impl BackendArgs {
 
 /// Reads a plan file and builds its pipeline from the segments beside it.
 pub fn open_plan(path: &Path, args: &BackendArgs) -> anyhow::Result<(Plan, PlanPipeline)> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read plan {}", path.display()))?;
-    let plan = Plan::from_json(&text)
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read plan {}", path.display()))?;
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        anyhow::bail!("{} is not a tpupipe plan (not JSON text)", path.display());
+    };
+    let plan = Plan::from_json(text)
         .with_context(|| format!("{} is not a tpupipe plan", path.display()))?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let models = read_segments(&plan, dir)?;

@@ -102,3 +102,93 @@ fn bad_input_files_are_clear_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn run_plan_reproduces_the_whole_models_golden_outputs() {
+    let tpupipe = tpupipe_testkit::tpupipe!();
+    for name in ["conv_residual", "fc_float_io", "mobilenet_v2"] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let model = models().join(format!("{name}.tflite"));
+        tpupipe.ok(&["split", model.to_str().unwrap(), "--tpus", "3", "--out", d]);
+        let plan = dir.path().join(format!("{name}_plan.json"));
+        let out = dir.path().join("out.npz");
+        let inputs = models().join(format!("{name}.inputs.npz"));
+        let run = tpupipe.run(&[
+            "run",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--inputs",
+            inputs.to_str().unwrap(),
+            "--outputs",
+            out.to_str().unwrap(),
+        ]);
+        assert!(run.ok, "{name}: {}", run.stderr);
+        // Without an Edge TPU backend, `auto` says each stage fell back to the CPU.
+        assert_eq!(
+            run.stderr.matches("CPU fallback").count(),
+            3,
+            "{}",
+            run.stderr
+        );
+        let golden = read_npz(models().join(format!("{name}.outputs.npz"))).unwrap();
+        assert_eq!(read_npz(&out).unwrap(), golden, "{name}");
+    }
+}
+
+#[test]
+fn run_plan_errors_name_the_problem() {
+    let tpupipe = tpupipe_testkit::tpupipe!();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let model = models().join("fc_tanh.tflite");
+    tpupipe.ok(&["split", model.to_str().unwrap(), "--tpus", "2", "--out", d]);
+    let plan = dir.path().join("fc_tanh_plan.json");
+    let inputs = models().join("fc_tanh.inputs.npz");
+    let out = dir.path().join("o.npz");
+    let args = |plan: &str, inputs: &str, backend: &str| {
+        vec![
+            "run".to_string(),
+            "--plan".into(),
+            plan.into(),
+            "--inputs".into(),
+            inputs.into(),
+            "--outputs".into(),
+            out.to_str().unwrap().into(),
+            "--backend".into(),
+            backend.into(),
+        ]
+    };
+    let e = tpupipe.fails(&args(
+        plan.to_str().unwrap(),
+        inputs.to_str().unwrap(),
+        "edgetpu",
+    ));
+    assert!(e.contains("cannot run on an Edge TPU"), "{e}");
+    // The same input name with another size: refused before anything is queued.
+    let other = models().join("conv_small.inputs.npz");
+    let r = tpupipe.run(&args(
+        plan.to_str().unwrap(),
+        other.to_str().unwrap(),
+        "cpu",
+    ));
+    let e = r.stderr.lines().last().unwrap_or_default();
+    assert!(!r.ok && e.starts_with("error: "), "{}", r.stderr);
+    assert!(e.contains("takes 64 bytes, but 3072 were given"), "{e}");
+    std::fs::remove_file(dir.path().join("fc_tanh_segment_1_of_2.tflite")).unwrap();
+    let e = tpupipe.fails(&args(
+        plan.to_str().unwrap(),
+        inputs.to_str().unwrap(),
+        "cpu",
+    ));
+    assert!(
+        e.contains("segment 1: cannot read") && e.contains("No such file"),
+        "{e}"
+    );
+    let e = tpupipe.fails(&args(
+        model.to_str().unwrap(),
+        inputs.to_str().unwrap(),
+        "cpu",
+    ));
+    assert!(e.contains("is not a tpupipe plan"), "{e}");
+}
