@@ -315,17 +315,32 @@ impl Pipeline {
             .unwrap_or(Err(PipelineError::WorkerLost))
     }
 
-    /// Pushes every item of `inputs` and yields their results in order, keeping up to
-    /// [`Pipeline::capacity`] items in flight. An item whose inputs are refused yields its error
-    /// in its place. Needs an idle pipeline (otherwise it yields one
+    /// Pushes every item of `inputs` and yields their results in order, keeping
+    /// [`Pipeline::default_window`] items in flight. An item whose inputs are refused yields its
+    /// error in its place. Needs an idle pipeline (otherwise it yields one
     /// [`PipelineError::StreamActive`] and ends).
     pub fn run_iter<'p, 'a, I, T>(&'p mut self, inputs: I) -> RunIter<'p, 'a, I::IntoIter, T>
     where
         I: IntoIterator<Item = T>,
         T: AsRef<[Input<'a>]>,
     {
+        let window = self.default_window();
+        self.run_iter_with_window(inputs, window)
+    }
+
+    /// [`Pipeline::run_iter`] with `window` items in flight (clamped to 1..=
+    /// [`Pipeline::capacity`]): more smooths out uneven stage times, fewer lowers latency.
+    pub fn run_iter_with_window<'p, 'a, I, T>(
+        &'p mut self,
+        inputs: I,
+        window: usize,
+    ) -> RunIter<'p, 'a, I::IntoIter, T>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[Input<'a>]>,
+    {
         let outstanding = self.outstanding();
-        let window = self.capacity();
+        let window = window.clamp(1, self.capacity());
         RunIter {
             pipeline: self,
             inputs: inputs.into_iter(),
@@ -335,6 +350,14 @@ impl Pipeline {
             done: false,
             _marker: std::marker::PhantomData,
         }
+    }
+
+    /// The number of items [`Pipeline::run_iter`] keeps in flight: one in every replica and one
+    /// waiting for each, plus one, so that no stage waits for work while latency stays near the
+    /// pipeline's depth (at most [`Pipeline::capacity`]).
+    pub fn default_window(&self) -> usize {
+        let replicas: usize = self.spec().stages.iter().map(|s| s.replicas).sum();
+        (2 * replicas + 1).min(self.capacity())
     }
 
     /// Stops taking items: later pushes fail with [`PipelineError::Closed`]; items already
