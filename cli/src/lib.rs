@@ -14,7 +14,7 @@ pub mod format;
 pub mod pipeline_args;
 
 use clap::{Parser, Subcommand};
-use commands::{inspect, plan, run, simulate, split, synth};
+use commands::{bench, inspect, plan, run, simulate, split, synth};
 
 /// tpupipe: split TFLite models across several Coral Edge TPUs.
 #[derive(Debug, Parser)]
@@ -43,8 +43,10 @@ pub enum Command {
     Split(split::SplitArgs),
     /// Write synthetic full-int8 models (the paper's FC and conv families).
     Synth(synth::SynthArgs),
-    /// Run a model or segment on the CPU with tpupipe's interpreter.
+    /// Run a model or segment on the CPU, or a split model (--plan) through the pipeline.
     Run(run::RunArgs),
+    /// Measure a plan's pipeline (throughput, latency, per-stage figures) or a model.
+    Bench(bench::BenchArgs),
 }
 
 /// Runs the parsed command line.
@@ -56,5 +58,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Split(a) => split::run(a),
         Command::Synth(a) => synth::run(a),
         Command::Run(a) => run::run(a),
+        Command::Bench(a) => bench::run(a),
     }
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand: its clap `Args` struct and its `run` function.
 
+pub mod bench;
 pub mod inspect;
 pub mod plan;
 pub mod run;
