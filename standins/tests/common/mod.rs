@@ -1,0 +1,52 @@
+//! Helpers shared by the stand-in's integration tests.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The stand-in binary.
+pub fn standin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_edgetpu_compiler"))
+}
+
+/// `../shared` (or `TPUPIPE_SHARED`), when present.
+pub fn shared_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("TPUPIPE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    dir.is_dir().then_some(dir)
+}
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The fixture models in `tests/models/`, sorted.
+pub fn fixture_models() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(workspace().join("tests/models"))
+        .expect("tests/models is part of the repository")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tflite"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Runs the stand-in with `args` and extra environment, with every stand-in variable of the
+/// calling environment cleared first.
+pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(standin());
+    c.args(args);
+    for v in [
+        "TPUPIPE_STANDIN_FAIL",
+        "TPUPIPE_STANDIN_FAIL_ONLY",
+        "TPUPIPE_STANDIN_STATE_DIR",
+        "TPUPIPE_STANDIN_VERSION",
+    ] {
+        c.env_remove(v);
+    }
+    c.envs(env.iter().copied());
+    c.output().expect("the stand-in runs")
+}
