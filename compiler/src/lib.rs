@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod cost;
+pub mod edgetpu;
 pub mod graph;
 pub mod model_file;
 pub mod npz;
