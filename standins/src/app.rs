@@ -391,9 +391,12 @@ fn split(input: &Input, n: usize) -> Result<Vec<Vec<u8>>, Failure> {
 
 #[cfg(unix)]
 fn raise_segv() {
-    // SAFETY: raising a signal has no memory-safety preconditions; SIGSEGV with its default
-    // disposition ends the process, which is the point.
+    // SAFETY: resetting a signal's disposition and raising it have no memory-safety
+    // preconditions. The Rust runtime installs its own SIGSEGV handler (for stack overflows),
+    // which would return; with the default disposition the signal ends the process, which is
+    // the point.
     unsafe {
+        libc::signal(libc::SIGSEGV, libc::SIG_DFL);
         libc::raise(libc::SIGSEGV);
     }
 }

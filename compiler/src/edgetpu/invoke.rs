@@ -71,6 +71,9 @@ pub struct CompileOptions {
     pub allow_cpu_ops: bool,
     /// Extra environment variables for the compiler process.
     pub env: Vec<(OsString, OsString)>,
+    /// Where the per-segment temporary directories go; `None`: the system's temporary
+    /// directory.
+    pub temp_root: Option<PathBuf>,
 }
 
 impl Default for CompileOptions {
@@ -84,6 +87,7 @@ impl Default for CompileOptions {
             internal_error_retries: 1,
             allow_cpu_ops: true,
             env: Vec::new(),
+            temp_root: None,
         }
     }
 }
@@ -275,16 +279,19 @@ struct Workdir {
     out: PathBuf,
 }
 
-fn workdir(job: &SegmentJob) -> Result<Workdir, DriverError> {
+fn workdir(job: &SegmentJob, options: &CompileOptions) -> Result<Workdir, DriverError> {
     let io = |what: &str, source| DriverError::Io {
         segment: job.label(),
         what: what.to_string(),
         source,
     };
-    let dir = tempfile::Builder::new()
-        .prefix("tpupipe-edgetpu-")
-        .tempdir()
-        .map_err(|e| io("create a temporary directory", e))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("tpupipe-edgetpu-");
+    let dir = match &options.temp_root {
+        Some(root) => builder.tempdir_in(root),
+        None => builder.tempdir(),
+    }
+    .map_err(|e| io("create a temporary directory", e))?;
     let input = dir.path().join(format!("{}.tflite", job.stem));
     std::fs::write(&input, &job.model).map_err(|e| io("write the segment model", e))?;
     let out = dir.path().join("out");
@@ -306,7 +313,7 @@ pub fn compile_one(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let work = workdir(job)?;
+        let work = workdir(job, options)?;
         let args = arguments(compiler, &work.input, &work.out, options);
         let cwd = work.input.parent().map(Path::to_path_buf);
         let run = run_child(
