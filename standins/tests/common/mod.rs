@@ -37,8 +37,13 @@ pub fn fixture_models() -> Vec<PathBuf> {
 /// Runs the stand-in with `args` and extra environment, with every stand-in variable of the
 /// calling environment cleared first.
 pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    run_in(Path::new("."), args, env)
+}
+
+/// Like [`run`], in the working directory `dir`.
+pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(standin());
-    c.args(args);
+    c.args(args).current_dir(dir);
     for v in [
         "TPUPIPE_STANDIN_FAIL",
         "TPUPIPE_STANDIN_FAIL_ONLY",
@@ -49,4 +54,14 @@ pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     }
     c.envs(env.iter().copied());
     c.output().expect("the stand-in runs")
+}
+
+/// Stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
 }
