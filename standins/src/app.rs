@@ -440,6 +440,13 @@ pub fn run(args: &[String]) -> i32 {
         ));
         return EXIT_FAILURE;
     }
+    let max_mapped_ops = match faults::max_mapped_ops() {
+        Ok(m) => m,
+        Err(e) => {
+            err(&format!("ERROR: {e}"));
+            return EXIT_FAILURE;
+        }
+    };
     let mut token = 0xcbf2_9ce4_8422_2325u64;
     for m in &flags.models {
         token = fnv1a(m.as_os_str().as_encoded_bytes(), token);
@@ -452,6 +459,7 @@ pub fn run(args: &[String]) -> i32 {
             multiple_subgraphs: flags.enable_multiple_subgraphs,
             intermediate_tensors: flags.intermediate_tensors.clone().unwrap_or_default(),
             token,
+            max_mapped_ops,
         },
         out_dir: flags.out_dir.clone(),
         flags,

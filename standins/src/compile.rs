@@ -35,6 +35,10 @@ pub struct Settings {
     pub intermediate_tensors: Vec<String>,
     /// Shared by every package of this invocation.
     pub token: u64,
+    /// From [`faults::MAX_MAPPED_OPS_ENV`](crate::faults::MAX_MAPPED_OPS_ENV): a compile that
+    /// would map more operators fails with "large activation tensors" (a deterministic
+    /// trigger for the `-d` search in tests).
+    pub max_mapped_ops: Option<usize>,
 }
 
 /// A compiled model and its figures.
@@ -189,6 +193,12 @@ pub fn compile(
     );
 
     // Large activations in the mapped part.
+    if settings
+        .max_mapped_ops
+        .is_some_and(|max| partition.tpu_ops() > max)
+    {
+        return Err(Failure::LargeActivations);
+    }
     for region in &partition.regions {
         for p in region.clone() {
             let op = sg.operator(graph.order()[p]);

@@ -6,6 +6,9 @@
 //!   `<text>` (e.g. `segment_1_of_3`), so a test can fail one segment of several.
 //! - `TPUPIPE_STANDIN_STATE_DIR=<dir>` is where `internal-once` remembers that it already
 //!   failed for an input (one empty file per input file name).
+//! - `TPUPIPE_STANDIN_MAX_MAPPED_OPS=<n>`: a compile attempt that would put more than `n`
+//!   operators on the Edge TPU fails with "large activation tensors", as a real compile of a
+//!   too-large part does; the `-d` search then retries with fewer operators until one fits.
 
 use std::path::Path;
 
@@ -15,6 +18,20 @@ pub const FAIL_ENV: &str = "TPUPIPE_STANDIN_FAIL";
 pub const FAIL_ONLY_ENV: &str = "TPUPIPE_STANDIN_FAIL_ONLY";
 /// The state directory variable of `internal-once`.
 pub const STATE_DIR_ENV: &str = "TPUPIPE_STANDIN_STATE_DIR";
+/// The variable limiting how many operators one compile attempt may map.
+pub const MAX_MAPPED_OPS_ENV: &str = "TPUPIPE_STANDIN_MAX_MAPPED_OPS";
+
+/// The limit of [`MAX_MAPPED_OPS_ENV`], if set; a value that is not a number is an error.
+pub fn max_mapped_ops() -> Result<Option<usize>, String> {
+    match std::env::var(MAX_MAPPED_OPS_ENV) {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{MAX_MAPPED_OPS_ENV}={v:?} is not a number")),
+        Err(_) => Ok(None),
+    }
+}
 
 /// One injected failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,8 +13,8 @@
 //! it replaces, which the stand-in libedgetpu executes on the CPU.
 //!
 //! Environment: `TPUPIPE_STANDIN_VERSION` (the version to play, [`version`]),
-//! `TPUPIPE_STANDIN_FAIL`, `TPUPIPE_STANDIN_FAIL_ONLY`, `TPUPIPE_STANDIN_STATE_DIR`
-//! ([`faults`]).
+//! `TPUPIPE_STANDIN_FAIL`, `TPUPIPE_STANDIN_FAIL_ONLY`, `TPUPIPE_STANDIN_STATE_DIR`,
+//! `TPUPIPE_STANDIN_MAX_MAPPED_OPS` ([`faults`]).
 
 #![warn(missing_docs)]
 

@@ -326,6 +326,40 @@ fn the_delegate_search_prints_its_attempts() {
         "Started a compilation timeout timer of 180 seconds."
     );
 
+    // With at most 4 mapped operators allowed, the search steps back 9 -> 6 -> 3 ops.
+    let o = run(
+        &[
+            "-d",
+            "-k",
+            "3",
+            "-o",
+            s(dir.path()),
+            s(&fixture("conv_small.tflite")),
+        ],
+        &[("TPUPIPE_STANDIN_MAX_MAPPED_OPS", "4")],
+    );
+    assert!(o.status.success(), "{}", stdout(&o));
+    let out = stdout(&o);
+    let tries: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("Try to compile"))
+        .collect();
+    assert_eq!(
+        tries,
+        [
+            "Try to compile segment with 9 ops",
+            "Try to compile segment with 6 ops",
+            "Try to compile segment with 3 ops"
+        ]
+    );
+    assert_eq!(out.matches("Intermediate tensors: ").count(), 2);
+    assert_eq!(out.matches("Compilation failed! ").count(), 2);
+    assert!(
+        out.contains("Number of operations that will run on Edge TPU: 3\n"),
+        "{out}"
+    );
+    assert!(out.trim_end().ends_with("Compilation succeeded!"));
+
     // An injected large-activation failure ends the run: no output, status 1.
     let o = run(
         &["-d", "-o", s(dir.path()), s(&fixture("zero_bias.tflite"))],

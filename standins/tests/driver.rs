@@ -569,6 +569,20 @@ fn an_invalid_file_is_refused_by_the_compiler() {
 }
 
 #[test]
+fn a_stem_that_is_not_a_file_name_is_refused() {
+    let model = std::fs::read(fixture("conv_small.tflite")).unwrap();
+    for stem in ["", "../escape", "a/b", ".."] {
+        let e = compile_with(&[job(0, stem, model.clone())], &[], |_| {})
+            .remove(0)
+            .unwrap_err();
+        assert!(
+            matches!(e, DriverError::InvalidJob { .. }),
+            "{stem:?}: {e:?}"
+        );
+    }
+}
+
+#[test]
 fn old_compilers_get_a_warning_or_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let v15 = Compiler::at(wrapper(dir.path(), "15.0.340273435")).unwrap();
@@ -629,6 +643,25 @@ fn search_delegate_is_passed_when_asked() {
     );
     let c = compile_with(&jobs, &[], |_| {}).remove(0).unwrap();
     assert!(!c.stdout.contains("Searching for valid delegate"));
+
+    // A search that needs three attempts: the report is the successful attempt's.
+    let c = compile_with(&jobs, &[("TPUPIPE_STANDIN_MAX_MAPPED_OPS", "4")], |o| {
+        o.search_delegate_step = Some(3)
+    })
+    .remove(0)
+    .unwrap();
+    assert_eq!(c.stdout.matches("Compilation failed!").count(), 2);
+    assert_eq!((c.report.ops_on_tpu, c.report.ops_on_cpu), (3, 6));
+    assert!(c
+        .report
+        .warnings
+        .iter()
+        .any(|w| w.contains("6 operation(s) on the CPU")));
+    // Without the search the same limit is a large-activation failure.
+    let e = compile_with(&jobs, &[("TPUPIPE_STANDIN_MAX_MAPPED_OPS", "4")], |_| {})
+        .remove(0)
+        .unwrap_err();
+    assert!(matches!(e, DriverError::LargeActivations { .. }), "{e:?}");
 }
 
 #[test]

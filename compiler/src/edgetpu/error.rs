@@ -77,6 +77,14 @@ pub enum DriverError {
         /// The first version with it.
         since: &'static str,
     },
+    /// The job cannot be compiled as given.
+    #[error("{segment}: {reason}")]
+    InvalidJob {
+        /// The segment.
+        segment: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A local file operation failed.
     #[error("{segment}: could not {what}: {source}")]
     Io {

@@ -280,6 +280,19 @@ struct Workdir {
 }
 
 fn workdir(job: &SegmentJob, options: &CompileOptions) -> Result<Workdir, DriverError> {
+    let plain = !job.stem.is_empty()
+        && job.stem != "."
+        && job.stem != ".."
+        && !job.stem.contains(['/', '\\', '\0']);
+    if !plain {
+        return Err(DriverError::InvalidJob {
+            segment: job.label(),
+            reason: format!(
+                "the stem {:?} is not a plain file name (the compiler names its output after it)",
+                job.stem
+            ),
+        });
+    }
     let io = |what: &str, source| DriverError::Io {
         segment: job.label(),
         what: what.to_string(),

@@ -49,6 +49,7 @@ pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         "TPUPIPE_STANDIN_FAIL_ONLY",
         "TPUPIPE_STANDIN_STATE_DIR",
         "TPUPIPE_STANDIN_VERSION",
+        "TPUPIPE_STANDIN_MAX_MAPPED_OPS",
     ] {
         c.env_remove(v);
     }
