@@ -283,7 +283,12 @@ impl Run {
                 output: model_shown.clone(),
                 output_bytes: bytes.len() as u64,
                 on_chip: c.on_chip.bytes(),
-                remaining: remaining.bytes().min(c.budget.bytes()),
+                // Nothing mapped: all three memory lines read 0.00B (facts §2.4).
+                remaining: if c.subgraphs == 0 {
+                    0
+                } else {
+                    remaining.bytes().min(c.budget.bytes())
+                },
                 available: c.budget.bytes(),
                 off_chip: c.off_chip.bytes(),
                 subgraphs: c.subgraphs,

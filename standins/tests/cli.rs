@@ -278,6 +278,41 @@ fn intermediate_tensors_end_the_edge_tpu_part() {
 }
 
 #[test]
+fn nothing_mapped_prints_zero_memory_and_keeps_the_cpu_ops() {
+    // The last segment of fc_float_io holds only the DEQUANTIZE to float.
+    let bytes = std::fs::read(fixture("fc_float_io.tflite")).unwrap();
+    let model = ModelView::parse(&bytes).unwrap();
+    let graph = Graph::build(&model).unwrap();
+    let cuts = tpupipe_compiler::planner::Cuts::new(vec![graph.len() - 1], graph.len()).unwrap();
+    let split =
+        tpupipe_compiler::split::Split::new(model, &graph, cuts, "fc_float_io.tflite").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("last.tflite");
+    std::fs::write(&input, split.write_segment(1).unwrap().as_bytes()).unwrap();
+    let o = run(&["-o", s(dir.path()), s(&input)], &[]);
+    assert!(o.status.success());
+    let out = stdout(&o);
+    for line in [
+        "On-chip memory used for caching model parameters: 0.00B",
+        "On-chip memory remaining for caching model parameters: 0.00B",
+        "Off-chip memory used for streaming uncached model parameters: 0.00B",
+        "Number of Edge TPU subgraphs: 0",
+        "Number of operations that will run on Edge TPU: 0",
+        "Number of operations that will run on CPU: 1",
+    ] {
+        assert!(out.lines().any(|l| l == line), "{line:?} in\n{out}");
+    }
+    let compiled = std::fs::read(dir.path().join("last_edgetpu.tflite")).unwrap();
+    let compiled = ModelView::parse(&compiled).unwrap();
+    let kinds: Vec<String> = compiled
+        .main_subgraph()
+        .operators()
+        .map(|op| op.kind().name())
+        .collect();
+    assert_eq!(kinds, ["DEQUANTIZE"]);
+}
+
+#[test]
 fn min_runtime_version_lands_in_the_package() {
     let dir = tempfile::tempdir().unwrap();
     let model = fixture("conv_small.tflite");
