@@ -618,6 +618,24 @@ fn old_compilers_get_a_warning_or_an_error() {
         "{e:?}"
     );
 
+    // Runtime 14 needs compiler 16.
+    let mut o = options(root.path(), &[]);
+    o.min_runtime_version = Some(14);
+    let e = v15.compile_segments(&jobs, &o).remove(0).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            DriverError::RuntimeTooNew {
+                asked: 14,
+                max: 13,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    o.min_runtime_version = Some(13);
+    assert!(v15.compile_segments(&jobs, &o).remove(0).is_ok());
+
     // v2.0 prints the available cache instead of the remaining one.
     let dir20 = tempfile::tempdir().unwrap();
     let v20 = Compiler::at(wrapper(dir20.path(), "2.0.291256449")).unwrap();

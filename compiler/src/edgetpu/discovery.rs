@@ -64,7 +64,8 @@ impl CompilerVersion {
         (self.major, self.minor) >= (2, 1)
     }
 
-    /// The default `--min_runtime_version`: 14 for 16.0, 13 for 2.1 to 15.0, 12 before.
+    /// The default `--min_runtime_version`, also the newest runtime the version targets: 14 for
+    /// 16.0, 13 for 2.1 to 15.0, 12 before.
     pub fn default_min_runtime(&self) -> u32 {
         if self.major >= 16 {
             14

@@ -85,6 +85,18 @@ pub enum DriverError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The runtime version asked for is newer than the compiler can target.
+    #[error("--min_runtime_version {asked} is newer than edgetpu_compiler {version} ('{}') can target (at most {max}); upgrade the compiler (16.0 targets runtime 14) or ask for an older runtime", path.display())]
+    RuntimeTooNew {
+        /// The compiler path.
+        path: PathBuf,
+        /// Its version.
+        version: CompilerVersion,
+        /// The runtime version asked for.
+        asked: u32,
+        /// The newest it targets.
+        max: u32,
+    },
     /// A local file operation failed.
     #[error("{segment}: could not {what}: {source}")]
     Io {

@@ -249,14 +249,27 @@ pub fn arguments(
     args
 }
 
-/// The first option in `options` the compiler is too old for: (flag, first version with it).
-pub fn missing_option(
-    compiler: &Compiler,
-    options: &CompileOptions,
-) -> Option<(&'static str, &'static str)> {
+/// The error for the first option in `options` the compiler cannot honour: a runtime version
+/// newer than it targets, or `--search_delegate` before 16.0.
+pub fn option_error(compiler: &Compiler, options: &CompileOptions) -> Option<DriverError> {
     let v = compiler.version();
-    (options.search_delegate_step.is_some() && !v.has_search_delegate())
-        .then_some(("--search_delegate", "16.0"))
+    let max = v.default_min_runtime();
+    if let Some(asked) = options.min_runtime_version.filter(|&m| m > max) {
+        return Some(DriverError::RuntimeTooNew {
+            path: compiler.path().to_path_buf(),
+            version: v,
+            asked,
+            max,
+        });
+    }
+    (options.search_delegate_step.is_some() && !v.has_search_delegate()).then(|| {
+        DriverError::Unsupported {
+            path: compiler.path().to_path_buf(),
+            version: v,
+            option: "--search_delegate",
+            since: "16.0",
+        }
+    })
 }
 
 /// Warnings for what the compiler lacks but tpupipe makes up for.
@@ -420,17 +433,11 @@ impl Compiler {
         jobs: &[SegmentJob],
         options: &CompileOptions,
     ) -> Vec<Result<CompiledSegment, DriverError>> {
-        if let Some((option, since)) = missing_option(self, options) {
+        // An option the compiler cannot honour fails every job, before anything runs.
+        if option_error(self, options).is_some() {
             return jobs
                 .iter()
-                .map(|_| {
-                    Err(DriverError::Unsupported {
-                        path: self.path().to_path_buf(),
-                        version: self.version(),
-                        option,
-                        since,
-                    })
-                })
+                .map(|_| Err(option_error(self, options).expect("checked just above")))
                 .collect();
         }
         let warnings = version_warnings(self, options);
