@@ -107,9 +107,9 @@ fn compile_with(
     r
 }
 
-/// The error for segment 1 of three mobilenet segments when only that one gets `mode`.
+/// The error for segment 1 of three conv_residual segments when only that one gets `mode`.
 fn failure_of_segment_1(mode: &str) -> DriverError {
-    let jobs = split_jobs(&fixture("mobilenet_v2.tflite"), 3);
+    let jobs = split_jobs(&fixture("conv_residual.tflite"), 3);
     let mut results = compile_with(
         &jobs,
         &[
@@ -131,7 +131,7 @@ fn failure_of_segment_1(mode: &str) -> DriverError {
     let err = results.remove(1).expect_err("segment 1 fails");
     let msg = err.to_string();
     assert!(
-        msg.starts_with("segment 1 (mobilenet_v2_segment_1_of_3)"),
+        msg.starts_with("segment 1 (conv_residual_segment_1_of_3)"),
         "the error names the segment: {msg}"
     );
     err
