@@ -313,6 +313,48 @@ fn nothing_mapped_prints_zero_memory_and_keeps_the_cpu_ops() {
 }
 
 #[test]
+fn an_unmappable_op_ends_the_single_edge_tpu_subgraph() {
+    // FULLY_CONNECTED version 9 parses but does not map: fc_tanh's FC, TANH, FC, TANH, ... maps
+    // only the first TANH; the later ones come after an unmappable op.
+    let bytes = std::fs::read(fixture("fc_tanh.tflite")).unwrap();
+    let bumped = common::modify(&bytes, |m| {
+        for c in m.operator_codes.iter_mut().flatten() {
+            if c.builtin_code == tpupipe_runtime::schema::BuiltinOperator::FULLY_CONNECTED {
+                c.version = 9;
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("fc9.tflite");
+    std::fs::write(&input, bumped).unwrap();
+    let o = run(&["-s", "-o", s(dir.path()), s(&input)], &[]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    let table: Vec<Vec<String>> = stdout(&o)
+        .lines()
+        .skip_while(|l| !l.starts_with("Operator "))
+        .skip(2)
+        .take_while(|l| !l.starts_with("Compilation"))
+        .map(|l| {
+            vec![
+                l[..30].trim_end().to_string(),
+                l[31..41].trim_end().to_string(),
+                l[42..].to_string(),
+            ]
+        })
+        .collect();
+    assert_eq!(
+        table,
+        [
+            ["FULLY_CONNECTED", "5", "Operation version not supported"],
+            ["TANH", "1", "Mapped to Edge TPU"],
+            ["TANH", "3", "More than one subgraph is not supported"],
+        ]
+    );
+    let compiled = std::fs::read(dir.path().join("fc9_edgetpu.tflite")).unwrap();
+    assert_eq!(custom_outputs(&compiled).len(), 1);
+}
+
+#[test]
 fn min_runtime_version_lands_in_the_package() {
     let dir = tempfile::tempdir().unwrap();
     let model = fixture("conv_small.tflite");

@@ -137,16 +137,6 @@ fn failure_of_segment_1(mode: &str) -> DriverError {
     err
 }
 
-/// Rewrites a model through the object API.
-fn modify(bytes: &[u8], f: impl FnOnce(&mut schema::ModelT)) -> Vec<u8> {
-    let mut m = ModelView::parse(bytes).unwrap().raw().unpack();
-    f(&mut m);
-    let mut fbb = flatbuffers::FlatBufferBuilder::new();
-    let root = m.pack(&mut fbb);
-    fbb.finish(root, Some(schema::MODEL_IDENTIFIER));
-    fbb.finished_data().to_vec()
-}
-
 /// A float32 model: one RELU.
 fn float_model() -> Vec<u8> {
     let tensor = |name: &str| {
@@ -485,7 +475,7 @@ fn a_float_model_is_not_quantized() {
 #[test]
 fn a_too_new_op_version_names_the_op() {
     let bytes = std::fs::read(fixture("conv_uint8_io.tflite")).unwrap();
-    let bumped = modify(&bytes, |m| {
+    let bumped = common::modify(&bytes, |m| {
         for c in m.operator_codes.iter_mut().flatten() {
             if c.builtin_code == schema::BuiltinOperator::QUANTIZE {
                 c.version = 3;
@@ -506,7 +496,7 @@ fn a_too_new_op_version_names_the_op() {
 #[test]
 fn dynamic_shapes_are_refused() {
     let bytes = std::fs::read(fixture("conv_small.tflite")).unwrap();
-    let dynamic = modify(&bytes, |m| {
+    let dynamic = common::modify(&bytes, |m| {
         let sg = &mut m.subgraphs.as_mut().unwrap()[0];
         let input = sg.inputs.as_ref().unwrap()[0] as usize;
         let t = &mut sg.tensors.as_mut().unwrap()[input];

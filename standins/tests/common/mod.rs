@@ -66,3 +66,17 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// Rewrites a model through the object API.
+pub fn modify(bytes: &[u8], f: impl FnOnce(&mut tpupipe_runtime::schema::ModelT)) -> Vec<u8> {
+    use tpupipe_runtime::schema;
+    let mut m = tpupipe_runtime::ModelView::parse(bytes)
+        .unwrap()
+        .raw()
+        .unpack();
+    f(&mut m);
+    let mut fbb = flatbuffers::FlatBufferBuilder::new();
+    let root = m.pack(&mut fbb);
+    fbb.finish(root, Some(schema::MODEL_IDENTIFIER));
+    fbb.finished_data().to_vec()
+}
