@@ -12,6 +12,7 @@
 //! compiler's own timer, tpupipe has a wall-clock limit of its own: past it the child's whole
 //! process group is killed (the real compiler is a bash wrapper around the binary).
 
+use super::diagnose;
 use super::discovery::Compiler;
 use super::error::{DriverError, TimeoutBy};
 use super::report::{self, CompileReport};
@@ -362,7 +363,7 @@ pub fn compile_one(
             });
         }
         if !run.success() {
-            let failure = report::classify_failure(job, &run, options);
+            let failure = diagnose::classify_failure(job, &run, options);
             if matches!(failure, DriverError::InternalError { .. })
                 && attempts <= options.internal_error_retries
             {

@@ -4,8 +4,8 @@
 //!   version can do.
 //! - [`invoke`]: one temporary directory per segment, the arguments, parallel runs bounded by
 //!   the cores, one retry after an internal compiler error, a wall-clock timeout of our own.
-//! - [`report`]: the typed [`CompileReport`] from the compiler's stdout and operation log, and
-//!   the error for a failed run.
+//! - [`report`]: the typed [`CompileReport`] from the compiler's stdout and operation log.
+//! - [`diagnose`]: the error for a failed run.
 //! - [`verify`]: the compiled model is a TFLite file with the Edge TPU custom op and the
 //!   segment's inputs and outputs.
 //! - [`error`]: [`DriverError`], one variant per cause, each naming the segment.
@@ -23,6 +23,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod diagnose;
 pub mod discovery;
 pub mod error;
 pub mod invoke;
