@@ -169,13 +169,14 @@ fn float_model() -> Vec<u8> {
     fbb.finished_data().to_vec()
 }
 
-/// A wrapper script running the stand-in as another version (like the real bash wrapper).
+/// A wrapper script running the stand-in as another version; like the real bash wrapper, the
+/// binary runs as the script's child, not in its place.
 fn wrapper(dir: &Path, version: &str) -> PathBuf {
     let path = dir.join("edgetpu_compiler");
     std::fs::write(
         &path,
         format!(
-            "#!/bin/sh\nTPUPIPE_STANDIN_VERSION={version} exec '{}' \"$@\"\n",
+            "#!/bin/sh\nTPUPIPE_STANDIN_VERSION={version} '{}' \"$@\"\n",
             common::standin().display()
         ),
     )
@@ -396,6 +397,22 @@ fn a_hanging_compiler_behind_a_wrapper_script_is_killed() {
         ),
         "{e:?}"
     );
+    assert_cleaned_up(root.path());
+}
+
+#[test]
+fn a_signal_behind_a_wrapper_script_is_a_crash() {
+    // The shell reports the child's SIGSEGV as exit status 139, as bash does for the real one.
+    let dir = tempfile::tempdir().unwrap();
+    let compiler = Compiler::at(wrapper(dir.path(), "16.0.384591198")).unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let o = options(root.path(), &[("TPUPIPE_STANDIN_FAIL", "signal")]);
+    let e = compiler
+        .compile_segments(&[whole(&fixture("conv_small.tflite"))], &o)
+        .remove(0)
+        .unwrap_err();
+    assert!(matches!(e, DriverError::Crashed { .. }), "{e:?}");
+    assert!(e.to_string().contains("segmentation fault"), "{e}");
     assert_cleaned_up(root.path());
 }
 
