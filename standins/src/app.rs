@@ -10,34 +10,17 @@
 //! to stdout (the facts do not say which stream real messages use).
 
 use crate::compile::{self, Compiled, Failure, Settings};
+use crate::console::{err, out, Console, DEFAULT_TIMEOUT_SEC};
 use crate::faults::{self, Fault};
 use crate::flags::{self, Flags};
+use crate::play::{self, EXIT_FAILURE};
 use crate::text::{self, Summary};
 use crate::version::Version;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tpupipe_compiler::planner::{params::params_cuts, Cuts};
 use tpupipe_compiler::split::Split;
 use tpupipe_runtime::ByteCount;
-
-/// Exit status of a failed compile.
-pub const EXIT_FAILURE: i32 = 1;
-/// Exit status bash gives a child killed by SIGSEGV (the wrapper script's status).
-pub const EXIT_SEGFAULT: i32 = 139;
-
-/// The default `--timeout_sec`.
-pub const DEFAULT_TIMEOUT_SEC: u32 = 180;
-
-fn out(line: &str) {
-    let mut o = std::io::stdout().lock();
-    // A closed stdout is not worth a panic; the exit status still tells the result.
-    let _ = writeln!(o, "{line}");
-}
-
-fn err(line: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
-}
 
 fn stem(path: &Path) -> String {
     let name = path
@@ -71,6 +54,7 @@ struct Input {
 
 struct Run {
     version: Version,
+    console: Console,
     flags: Flags,
     settings: Settings,
     out_dir: Option<PathBuf>,
@@ -88,100 +72,12 @@ impl Run {
         }
     }
 
-    fn timer_line(&self) {
-        if self.version.has_child_process() {
-            out(&format!(
-                "Started a compilation timeout timer of {} seconds.",
-                self.flags.timeout_sec.unwrap_or(DEFAULT_TIMEOUT_SEC)
-            ));
-        }
-    }
-
-    fn child_done(&self, ok: bool) {
-        if self.version.has_child_process() {
-            out("Compilation child process completed within timeout period.");
-            out(if ok {
-                "Compilation succeeded! "
-            } else {
-                "Compilation failed! "
-            });
-        }
-    }
-
-    fn print_failure(&self, f: &Failure, shown: &str) {
-        for l in f.stderr_lines() {
-            err(&l);
-        }
-        for l in f.stdout_lines(shown) {
-            out(&l);
-        }
-        if f.in_child() {
-            self.child_done(false);
-        }
-    }
-
-    /// Handles an injected fault before compiling; `Some(status)` ends the run.
-    fn inject(&self, fault: Fault, input: &Input) -> Result<Option<i32>, String> {
-        match fault {
-            Fault::Crash => {
-                err("/usr/bin/edgetpu_compiler: line 3:  1531 Segmentation fault      (core dumped) ${d}/edgetpu_compiler_bin/ld-linux-x86-64.so.2 --library-path ${d}/edgetpu_compiler_bin ${d}/edgetpu_compiler_bin/edgetpu_compiler \"$@\"");
-                Ok(Some(EXIT_SEGFAULT))
-            }
-            Fault::Signal => {
-                let _ = std::io::stdout().flush();
-                raise_segv();
-                Ok(Some(EXIT_SEGFAULT))
-            }
-            Fault::Timeout => {
-                self.timer_line();
-                out("Compilation timeout. This is usually caused by large activations.");
-                out("Compilation failed! ");
-                Ok(Some(EXIT_FAILURE))
-            }
-            Fault::Hang => loop {
-                std::thread::sleep(std::time::Duration::from_secs(3600));
-            },
-            Fault::Internal => {
-                out("");
-                out("Internal compiler error. Aborting! ");
-                Ok(Some(EXIT_FAILURE))
-            }
-            Fault::InternalOnce => {
-                if faults::first_time(&input.path)? {
-                    out("");
-                    out("Internal compiler error. Aborting! ");
-                    Ok(Some(EXIT_FAILURE))
-                } else {
-                    Ok(None)
-                }
-            }
-            Fault::LargeActivations => {
-                self.timer_line();
-                self.print_failure(&Failure::LargeActivations, &input.shown);
-                Ok(Some(EXIT_FAILURE))
-            }
-            Fault::Exception => {
-                self.timer_line();
-                err("libc++abi: terminating with uncaught exception of type std::out_of_range: vector");
-                self.child_done(false);
-                Ok(Some(EXIT_FAILURE))
-            }
-            Fault::NoReason => {
-                self.timer_line();
-                self.child_done(false);
-                Ok(Some(EXIT_FAILURE))
-            }
-            Fault::Silent => Ok(Some(0)),
-            Fault::MissingOutput | Fault::CorruptOutput => Ok(None),
-        }
-    }
-
     /// Compiles `inputs` together (co-compilation, or one segment); returns the exit status.
     fn compile_group(&self, inputs: &[Input]) -> Result<i32, String> {
         let mut output_fault = None;
         for input in inputs {
             if let Some(fault) = faults::for_input(&input.path)? {
-                if let Some(status) = self.inject(fault, input)? {
+                if let Some(status) = play::play(&self.console, fault, &input.path, &input.shown)? {
                     return Ok(status);
                 }
                 output_fault = Some(fault)
@@ -191,7 +87,7 @@ impl Run {
         // Invalid inputs are refused before the compile child starts.
         for input in inputs {
             if let Err(f) = compile::load(&input.bytes) {
-                self.print_failure(&f, &input.shown);
+                self.console.failure(&f, &input.shown);
                 return Ok(EXIT_FAILURE);
             }
         }
@@ -222,7 +118,7 @@ impl Run {
                     out(&format!("Intermediate tensors: {}", names.join(",")));
                 }
             }
-            self.timer_line();
+            self.console.timer_line();
             let started = Instant::now();
             let mut budget_left = ByteCount(u64::MAX);
             let mut compiled: Vec<Compiled> = Vec::new();
@@ -249,7 +145,7 @@ impl Run {
                     return self.write_outputs(inputs, &compiled, budget_left, output_fault);
                 }
                 Some((f, shown)) => {
-                    self.print_failure(&f, &shown);
+                    self.console.failure(&f, &shown);
                     let retry = search && inputs.len() == 1 && f.in_child() && count > step;
                     if !retry {
                         return Ok(EXIT_FAILURE);
@@ -319,7 +215,7 @@ impl Run {
             out("Internal compiler error. Aborting!");
             return Ok(EXIT_FAILURE);
         }
-        self.child_done(true);
+        self.console.child_done(true);
         Ok(0)
     }
 
@@ -345,7 +241,7 @@ impl Run {
         let segments = match split(&input, n) {
             Ok(s) => s,
             Err(f) => {
-                self.print_failure(&f, &input.shown);
+                self.console.failure(&f, &input.shown);
                 return Ok(EXIT_FAILURE);
             }
         };
@@ -392,23 +288,6 @@ fn split(input: &Input, n: usize) -> Result<Vec<Vec<u8>>, Failure> {
                 .map_err(|e| internal(e.to_string()))
         })
         .collect()
-}
-
-#[cfg(unix)]
-fn raise_segv() {
-    // SAFETY: resetting a signal's disposition and raising it have no memory-safety
-    // preconditions. The Rust runtime installs its own SIGSEGV handler (for stack overflows),
-    // which would return; with the default disposition the signal ends the process, which is
-    // the point.
-    unsafe {
-        libc::signal(libc::SIGSEGV, libc::SIG_DFL);
-        libc::raise(libc::SIGSEGV);
-    }
-}
-
-#[cfg(not(unix))]
-fn raise_segv() {
-    std::process::abort();
 }
 
 /// Runs the stand-in with `args` (without the program name); returns the exit status.
@@ -458,6 +337,10 @@ pub fn run(args: &[String]) -> i32 {
     }
     let run = Run {
         version,
+        console: Console {
+            version,
+            timeout_sec: flags.timeout_sec.unwrap_or(DEFAULT_TIMEOUT_SEC),
+        },
         settings: Settings {
             version,
             min_runtime,

@@ -6,7 +6,8 @@
 //! (`../shared/docs/edgetpu-compiler-facts.md`): its flags ([`flags`]), its stdout and log
 //! formats ([`text`]), which operators map and how they are grouped ([`mapping`]), the compiled
 //! model it writes ([`rewrite`], [`options`], [`package`]), and its failure modes, triggered by
-//! the input or injected for tests ([`faults`]). [`app`] ties them into one run.
+//! the input or injected for tests ([`faults`], played by [`play`]). [`app`] ties them into one
+//! run; [`console`] prints.
 //!
 //! It does not compile anything for a real Edge TPU. Each custom op carries, under a private
 //! custom option key ([`options::SEGMENT_KEY`]), a standalone `.tflite` of exactly the operators
@@ -20,11 +21,13 @@
 
 pub mod app;
 pub mod compile;
+pub mod console;
 pub mod faults;
 pub mod flags;
 pub mod mapping;
 pub mod options;
 pub mod package;
+pub mod play;
 pub mod rewrite;
 pub mod text;
 pub mod version;
