@@ -22,6 +22,7 @@
 
 pub mod builder;
 pub mod cost;
+pub mod edgetpu;
 mod error;
 pub mod graph;
 pub mod loaded_model;
