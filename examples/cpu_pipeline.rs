@@ -1,20 +1,20 @@
-//! Split a model into segments in memory and run them one after another on the CPU with
-//! tpupipe's interpreter, checking that the chained segments reproduce the full model's outputs
-//! bit for bit. This is what the pipeline does with one stage per Edge TPU, minus the TPUs.
+//! Plan and split a model with the compiler's `Builder`, run the segments as a pipeline on the
+//! CPU (one worker thread per stage, as there would be one per Edge TPU), and check that the
+//! pipeline reproduces the whole model's outputs bit for bit, for one item and for a stream.
 //!
 //! ```sh
 //! cargo run --release --example cpu_pipeline -- tests/models/mobilenet_v2.tflite 4
 //! ```
 
-use std::collections::HashMap;
 use std::error::Error;
 use std::time::Instant;
 
 use tpupipe::runtime::interp::Interpreter;
+use tpupipe::runtime::pipeline::{
+    read_segments, BackendChoice, Input, PlanPipeline, PlanPipelineOptions,
+};
 use tpupipe::runtime::ModelView;
-use tpupipe_compiler::graph::Graph;
-use tpupipe_compiler::model_file::ModelFile;
-use tpupipe_compiler::split::{choose_cuts, Split};
+use tpupipe_compiler::Builder;
 
 fn main() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);
@@ -23,24 +23,25 @@ fn main() -> Result<(), Box<dyn Error>> {
         .unwrap_or_else(|| "tests/models/mobilenet_v2.tflite".to_string());
     let segments: usize = args.next().map_or(Ok(4), |s| s.parse())?;
 
-    let file = ModelFile::open(&path)?;
-    let view = file.view()?;
-    let graph = Graph::build(&view)?;
-    let (cuts, strategy) = choose_cuts(&graph, Some(segments), None)?;
+    // Plan and split: `balanced` cuts for `segments` Edge TPUs, written to a scratch directory.
+    let dir = std::env::temp_dir().join(format!("tpupipe-cpu-pipeline-{}", std::process::id()));
+    let split = Builder::new(&path).tpus(segments).out_dir(&dir).split()?;
+    let plan = &split.plan;
     println!(
-        "{path}: {} ops, {segments} segments ({strategy:?} split), cuts at {:?}",
-        graph.len(),
-        cuts.positions()
+        "{path}: {} ops, {} segments ({} strategy), cuts at {:?}",
+        plan.op_count,
+        plan.segments.len(),
+        plan.strategy,
+        plan.cuts
     );
-    let split = Split::new(view, &graph, cuts, &file.stem())?;
 
-    // Deterministic pseudo-random inputs for every model input.
-    let mut full = Interpreter::new(&view)?;
-    let mut tensors: HashMap<String, Vec<u8>> = HashMap::new();
+    // The whole model on one interpreter, on deterministic pseudo-random inputs.
+    let model_bytes = std::fs::read(&path)?;
+    let mut full = Interpreter::new(&ModelView::parse(&model_bytes)?)?;
     let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut inputs: Vec<Vec<u8>> = Vec::new();
     for i in 0..full.input_count() {
-        let desc = full.input(i)?.clone();
-        let bytes: Vec<u8> = (0..desc.byte_size)
+        let bytes: Vec<u8> = (0..full.input(i)?.byte_size)
             .map(|_| {
                 seed ^= seed << 13;
                 seed ^= seed >> 7;
@@ -49,48 +50,52 @@ fn main() -> Result<(), Box<dyn Error>> {
             })
             .collect();
         full.set_input(i, &bytes)?;
-        tensors.insert(desc.name.clone(), bytes);
+        inputs.push(bytes);
     }
     let start = Instant::now();
     full.invoke()?;
-    println!("full model: {:.2} ms", start.elapsed().as_secs_f64() * 1e3);
+    println!("whole model: {:.2} ms", start.elapsed().as_secs_f64() * 1e3);
 
-    // Each segment reads its inputs by name from what earlier segments (or the host) produced.
-    for i in 0..split.segment_count() {
-        let bytes = split.write_segment(i)?;
-        let segment = ModelView::parse(bytes.as_bytes())?;
-        let mut interp = Interpreter::new(&segment)?;
-        for k in 0..interp.input_count() {
-            let name = interp.input(k)?.name.clone();
-            let data = tensors
-                .get(&name)
-                .ok_or_else(|| format!("segment {i} needs '{name}', which nothing produced"))?;
-            interp.set_input(k, data)?;
+    // The pipeline, every stage on the CPU interpreter.
+    let options = PlanPipelineOptions {
+        backend: BackendChoice::Cpu,
+        ..Default::default()
+    };
+    let mut built = PlanPipeline::new(plan, read_segments(plan, &dir)?, &options)?;
+    let item: Vec<Input<'_>> = inputs.iter().map(|d| Input::bytes(d)).collect();
+    let out = built.pipeline.infer(&item)?;
+    for k in 0..full.output_count() {
+        if out.get(k) != Some(full.output_bytes(k)?) {
+            return Err(format!("output {k} differs between the pipeline and the model").into());
         }
-        let start = Instant::now();
-        interp.invoke()?;
-        let ms = start.elapsed().as_secs_f64() * 1e3;
-        for k in 0..interp.output_count() {
-            let name = interp.output(k)?.name.clone();
-            tensors.insert(name, interp.output_bytes(k)?.to_vec());
+    }
+    drop(out);
+    println!("one item: the pipeline reproduces the whole model's outputs bit for bit");
+
+    let items = 50;
+    let start = Instant::now();
+    let mut ok = 0;
+    for r in built.pipeline.run_iter((0..items).map(|_| item.as_slice())) {
+        if r?.get(0) == Some(full.output_bytes(0)?) {
+            ok += 1;
         }
+    }
+    let s = start.elapsed().as_secs_f64();
+    println!(
+        "{items} items streamed: {ok} bit-exact, {:.1} items/s",
+        items as f64 / s
+    );
+    for (stage, st) in built.pipeline.stats().stages.iter().enumerate() {
         println!(
-            "segment {i}: {} ops, {} inputs, {} outputs, {ms:.2} ms",
-            interp.op_count(),
-            interp.input_count(),
-            interp.output_count()
+            "  stage {stage} ({}): {} items, {:.2} ms busy per item",
+            st.name,
+            st.total.items,
+            st.total.busy.as_secs_f64() * 1e3 / st.total.items.max(1) as f64
         );
     }
-
-    for k in 0..full.output_count() {
-        let name = &full.output(k)?.name;
-        let chained = tensors.get(name).ok_or("a model output was not produced")?;
-        if chained.as_slice() != full.output_bytes(k)? {
-            return Err(
-                format!("output '{name}' differs between the chain and the full model").into(),
-            );
-        }
+    std::fs::remove_dir_all(&dir)?;
+    if ok != items {
+        return Err("some streamed items differ".into());
     }
-    println!("the chained segments reproduce the full model's outputs bit for bit");
     Ok(())
 }
