@@ -19,6 +19,7 @@
 extern crate alloc;
 
 pub mod dtype;
+mod error;
 pub mod ids;
 pub mod interp;
 pub mod model;
@@ -30,6 +31,7 @@ pub mod quant;
 pub mod schema;
 
 pub use dtype::ElementType;
+pub use error::Error;
 pub use ids::{BufferIndex, ByteCount, OpIndex, SubgraphIndex, TensorId};
 pub use model::{ModelError, ModelView, OpKind, OperatorView, SubgraphView, TensorView};
 pub use quant::Quantization;
