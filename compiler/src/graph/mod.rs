@@ -35,7 +35,7 @@ pub use names::unique_names;
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
-use tpupipe_runtime::{ByteCount, ModelView, OpIndex, TensorId};
+use tpupipe_runtime::{ByteCount, ModelView, OpIndex, OperatorView, TensorId, TensorView};
 
 /// Upper bound on the total size of the precomputed liveness table (the sum over all cuts of
 /// the number of tensors alive across the cut). Real models stay far below it (MobileNetV2: about
@@ -133,225 +133,45 @@ fn dedup_in_order<T: Copy + Eq + std::hash::Hash>(items: impl IntoIterator<Item 
 
 impl Graph {
     /// Analyses the main subgraph of `model`.
+    ///
+    /// The phases run in this order, so the first problem found is the one reported: the
+    /// tensor table, who writes each tensor (a tensor written twice is an error), the
+    /// dependencies between operators (an input nobody writes is an error), the model outputs
+    /// (each must be written), the execution order (a cycle is an error), the per-operator
+    /// figures with producers and consumers, liveness across cuts (bounded by
+    /// [`MAX_LIVE_ENTRIES`]) and the prefix sums.
     pub fn build(model: &ModelView<'_>) -> Result<Graph, GraphError> {
         let sg = model.main_subgraph();
         let n_ops = sg.operator_count();
         if n_ops == 0 {
             return Err(GraphError::Empty);
         }
-        let n_tensors = sg.tensor_count();
-
-        // Tensor table.
-        let views: Vec<_> = sg.tensors().collect();
-        let names = unique_names(views.iter().map(|t| t.name()));
-        let mut tensors: Vec<TensorInfo> = views
-            .iter()
-            .zip(names)
-            .map(|(t, name)| TensorInfo {
-                name,
-                shape: t.dims(),
-                bytes: t.byte_size().unwrap_or(ByteCount::ZERO),
-                constant: t.is_constant(),
-                variable: t.is_variable(),
-            })
-            .collect();
-        let by_name = tensors
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.name.clone(), TensorId(i as u32)))
-            .collect();
-
+        let views: Vec<TensorView<'_>> = sg.tensors().collect();
+        let op_views: Vec<OperatorView<'_>> = sg.operators().collect();
         let model_inputs = sg.inputs();
         let model_outputs = sg.outputs();
-        let ops_views: Vec<_> = sg.operators().collect();
-        let kind_of = |i: usize| ops_views[i].kind().name();
-        let raw_name = |t: TensorId| views[t.index()].name().to_string();
 
-        // Who writes each tensor.
-        let mut source = vec![Source::None; n_tensors];
-        for (i, t) in tensors.iter().enumerate() {
-            if t.constant {
-                source[i] = Source::Constant;
-            }
-        }
-        for &t in &model_inputs {
-            match source[t.index()] {
-                Source::None | Source::ModelInput => source[t.index()] = Source::ModelInput,
-                first => {
-                    return Err(GraphError::ProducedTwice {
-                        tensor: t,
-                        name: raw_name(t),
-                        first: first.describe(),
-                        second: Source::ModelInput.describe(),
-                    })
-                }
-            }
-        }
-        for (i, op) in ops_views.iter().enumerate() {
-            for t in op.outputs() {
-                match source[t.index()] {
-                    Source::None => source[t.index()] = Source::Op(i),
-                    first => {
-                        return Err(GraphError::ProducedTwice {
-                            tensor: t,
-                            name: raw_name(t),
-                            first: first.describe(),
-                            second: Source::Op(i).describe(),
-                        })
-                    }
-                }
-            }
-        }
-
-        // Dependencies between operators.
-        let mut preds: Vec<Vec<usize>> = Vec::with_capacity(n_ops);
-        for (i, op) in ops_views.iter().enumerate() {
-            let mut p = Vec::new();
-            for t in op.present_inputs() {
-                match source[t.index()] {
-                    Source::Op(a) => p.push(a),
-                    Source::ModelInput | Source::Constant => {}
-                    Source::None if tensors[t.index()].variable => {}
-                    // A zero-element tensor without data (e.g. the `[0]`-shaped shape operand of
-                    // a reshape to a scalar) is an empty constant.
-                    Source::None if stats::elements(&tensors[t.index()].shape) == 0 => {
-                        tensors[t.index()].constant = true;
-                        source[t.index()] = Source::Constant;
-                    }
-                    Source::None => {
-                        return Err(GraphError::Unproduced {
-                            op: OpIndex(i as u32),
-                            kind: kind_of(i),
-                            tensor: t,
-                            name: raw_name(t),
-                        })
-                    }
-                }
-            }
-            preds.push(p);
-        }
-        // A model output is produced by an operator, or is a model input passed straight
-        // through (routed from the host; no segment produces it).
-        for &t in &model_outputs {
-            if !matches!(source[t.index()], Source::Op(_) | Source::ModelInput) {
-                return Err(GraphError::OutputNotProduced {
-                    tensor: t,
-                    name: raw_name(t),
-                });
-            }
-        }
-
-        let order_idx = match topo::order(&preds) {
-            topo::Ordering::Order(o) => o,
-            topo::Ordering::Cycle(cycle) => {
-                let mut path: Vec<String> = cycle
-                    .iter()
-                    .map(|&i| format!("op{i} ({})", kind_of(i)))
-                    .collect();
-                if let Some(first) = path.first().cloned() {
-                    path.push(first);
-                }
-                return Err(GraphError::Cycle {
-                    ops: cycle.iter().map(|&i| OpIndex(i as u32)).collect(),
-                    path: path.join(" -> "),
-                });
-            }
-        };
-        let mut position_of = vec![0usize; n_ops];
-        for (p, &i) in order_idx.iter().enumerate() {
-            position_of[i] = p;
-        }
-        let order: Vec<OpIndex> = order_idx.iter().map(|&i| OpIndex(i as u32)).collect();
-
-        // Per-operator figures, producers and consumers.
-        let mut producer = vec![None; n_tensors];
-        let mut consumers: Vec<Vec<usize>> = vec![Vec::new(); n_tensors];
-        let mut ops = Vec::with_capacity(n_ops);
-        for (pos, &i) in order_idx.iter().enumerate() {
-            let view = &ops_views[i];
-            let inputs = view.inputs();
-            let outputs = view.outputs();
-            let distinct_in = dedup_in_order(inputs.iter().flatten().copied());
-            let distinct_out = dedup_in_order(outputs.iter().copied());
-            let bytes = |t: &TensorId| tensors[t.index()].bytes;
-            let param_bytes = distinct_in
-                .iter()
-                .filter(|t| tensors[t.index()].constant)
-                .map(bytes)
-                .sum();
-            let input_bytes = distinct_in
-                .iter()
-                .filter(|t| !tensors[t.index()].constant)
-                .map(bytes)
-                .sum();
-            let output_bytes = distinct_out.iter().map(bytes).sum();
-            for &t in &distinct_in {
-                consumers[t.index()].push(pos);
-            }
-            for &t in &distinct_out {
-                producer[t.index()] = Some(pos);
-            }
-            let macs = stats::op_macs(view, |t| tensors[t.index()].shape.as_slice());
-            ops.push(OpInfo {
-                op: OpIndex(i as u32),
-                kind: view.kind().name(),
-                version: view.version(),
-                inputs,
-                outputs,
-                param_bytes,
-                macs,
-                input_bytes,
-                output_bytes,
-            });
-        }
-
-        // Liveness across cuts.
-        let intervals: Vec<liveness::Interval> = (0..n_tensors)
-            .filter(|&t| !tensors[t].constant && !tensors[t].variable)
-            .filter_map(|t| {
-                let last_use = *consumers[t].last()?;
-                let birth = match (producer[t], source[t]) {
-                    (Some(p), _) => p + 1,
-                    (None, Source::ModelInput) => 0,
-                    _ => return None,
-                };
-                Some(liveness::Interval {
-                    tensor: TensorId(t as u32),
-                    birth,
-                    last_use,
-                })
-            })
-            .collect();
-        let entries = intervals
-            .iter()
-            .map(|iv| (iv.last_use + 1).saturating_sub(iv.birth) as u64)
-            .fold(0u64, u64::saturating_add);
-        if entries > MAX_LIVE_ENTRIES {
-            return Err(GraphError::TooLarge {
-                entries,
-                limit: MAX_LIVE_ENTRIES,
-            });
-        }
+        let mut tensors = tensor_table(&views);
+        let by_name = name_index(&tensors);
+        let mut source = tensor_sources(&tensors, &model_inputs, &op_views, &views)?;
+        let preds = operator_dependencies(&op_views, &mut tensors, &mut source, &views)?;
+        check_outputs_written(&model_outputs, &source, &views)?;
+        let order_idx = execution_order(&preds, &op_views)?;
+        let position_of = positions_in_order(&order_idx);
+        let Dataflow {
+            ops,
+            producer,
+            consumers,
+        } = op_figures(&order_idx, &op_views, &tensors);
+        let intervals = live_intervals(&tensors, &source, &producer, &consumers);
+        check_live_entries(&intervals)?;
         let live = liveness::live_sets(n_ops, &intervals);
-        let live_bytes = live
-            .iter()
-            .map(|set| set.iter().map(|t| tensors[t.index()].bytes).sum())
-            .collect();
-
-        let mut param_prefix = Vec::with_capacity(n_ops + 1);
-        let mut macs_prefix = Vec::with_capacity(n_ops + 1);
-        let (mut pb, mut mc) = (0u64, 0u64);
-        param_prefix.push(0);
-        macs_prefix.push(0);
-        for op in &ops {
-            pb = pb.saturating_add(op.param_bytes.bytes());
-            mc = mc.saturating_add(op.macs);
-            param_prefix.push(pb);
-            macs_prefix.push(mc);
-        }
+        let live_bytes = bytes_per_cut(&live, &tensors);
+        let param_prefix = saturating_prefix_sums(ops.iter().map(|op| op.param_bytes.bytes()));
+        let macs_prefix = saturating_prefix_sums(ops.iter().map(|op| op.macs));
 
         Ok(Graph {
-            order,
+            order: order_idx.iter().map(|&i| OpIndex(i as u32)).collect(),
             position_of,
             ops,
             tensors,
@@ -560,4 +380,299 @@ impl Graph {
         }
         end - self.macs_prefix[range.start]
     }
+}
+
+// The phases of `Graph::build`, in the order it runs them.
+
+/// The tensor's name as the file spells it (errors quote the file, not the unique name).
+fn file_name(views: &[TensorView<'_>], t: TensorId) -> String {
+    views[t.index()].name().to_string()
+}
+
+/// The tensor table: unique names, shapes, byte sizes and the constant and variable flags, in
+/// file order.
+fn tensor_table(views: &[TensorView<'_>]) -> Vec<TensorInfo> {
+    let names = unique_names(views.iter().map(|t| t.name()));
+    views
+        .iter()
+        .zip(names)
+        .map(|(t, name)| TensorInfo {
+            name,
+            shape: t.dims(),
+            bytes: t.byte_size().unwrap_or(ByteCount::ZERO),
+            constant: t.is_constant(),
+            variable: t.is_variable(),
+        })
+        .collect()
+}
+
+/// The tensor id of every unique name.
+fn name_index(tensors: &[TensorInfo]) -> HashMap<String, TensorId> {
+    tensors
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.name.clone(), TensorId(i as u32)))
+        .collect()
+}
+
+/// Who writes each tensor: constant data, the model inputs or one operator. A tensor written
+/// twice is refused, naming both writers; the model inputs are checked first, then the
+/// operators' outputs in file order. (A model input listed twice is not a second writer.)
+fn tensor_sources(
+    tensors: &[TensorInfo],
+    model_inputs: &[TensorId],
+    op_views: &[OperatorView<'_>],
+    views: &[TensorView<'_>],
+) -> Result<Vec<Source>, GraphError> {
+    let mut source = vec![Source::None; tensors.len()];
+    for (i, t) in tensors.iter().enumerate() {
+        if t.constant {
+            source[i] = Source::Constant;
+        }
+    }
+    for &t in model_inputs {
+        match source[t.index()] {
+            Source::None | Source::ModelInput => source[t.index()] = Source::ModelInput,
+            first => {
+                return Err(GraphError::ProducedTwice {
+                    tensor: t,
+                    name: file_name(views, t),
+                    first: first.describe(),
+                    second: Source::ModelInput.describe(),
+                })
+            }
+        }
+    }
+    for (i, op) in op_views.iter().enumerate() {
+        for t in op.outputs() {
+            match source[t.index()] {
+                Source::None => source[t.index()] = Source::Op(i),
+                first => {
+                    return Err(GraphError::ProducedTwice {
+                        tensor: t,
+                        name: file_name(views, t),
+                        first: first.describe(),
+                        second: Source::Op(i).describe(),
+                    })
+                }
+            }
+        }
+    }
+    Ok(source)
+}
+
+/// The dependencies between operators: `preds[i]` lists, in input order and with repeats, the
+/// operators whose outputs operator `i` reads. An input that nothing writes is refused (operators
+/// and their inputs in file order), except a variable tensor (operator state) and a zero-element
+/// tensor, which becomes an empty constant here (in `tensors` and `source`).
+fn operator_dependencies(
+    op_views: &[OperatorView<'_>],
+    tensors: &mut [TensorInfo],
+    source: &mut [Source],
+    views: &[TensorView<'_>],
+) -> Result<Vec<Vec<usize>>, GraphError> {
+    let mut preds: Vec<Vec<usize>> = Vec::with_capacity(op_views.len());
+    for (i, op) in op_views.iter().enumerate() {
+        let mut p = Vec::new();
+        for t in op.present_inputs() {
+            match source[t.index()] {
+                Source::Op(a) => p.push(a),
+                Source::ModelInput | Source::Constant => {}
+                Source::None if tensors[t.index()].variable => {}
+                // A zero-element tensor without data (e.g. the `[0]`-shaped shape operand of
+                // a reshape to a scalar) is an empty constant.
+                Source::None if stats::elements(&tensors[t.index()].shape) == 0 => {
+                    tensors[t.index()].constant = true;
+                    source[t.index()] = Source::Constant;
+                }
+                Source::None => {
+                    return Err(GraphError::Unproduced {
+                        op: OpIndex(i as u32),
+                        kind: op.kind().name(),
+                        tensor: t,
+                        name: file_name(views, t),
+                    })
+                }
+            }
+        }
+        preds.push(p);
+    }
+    Ok(preds)
+}
+
+/// Checks that every model output is written: by an operator, or as a model input passed
+/// straight through (routed from the host; no segment produces it). The first one that is not
+/// is refused, in model-output order.
+fn check_outputs_written(
+    model_outputs: &[TensorId],
+    source: &[Source],
+    views: &[TensorView<'_>],
+) -> Result<(), GraphError> {
+    for &t in model_outputs {
+        if !matches!(source[t.index()], Source::Op(_) | Source::ModelInput) {
+            return Err(GraphError::OutputNotProduced {
+                tensor: t,
+                name: file_name(views, t),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The execution order (operator indices, see [`topo::order`]), or the refusal of a dependency
+/// cycle with its path (`op3 (ADD) -> op5 (MUL) -> op3 (ADD)`).
+fn execution_order(
+    preds: &[Vec<usize>],
+    op_views: &[OperatorView<'_>],
+) -> Result<Vec<usize>, GraphError> {
+    match topo::order(preds) {
+        topo::Ordering::Order(o) => Ok(o),
+        topo::Ordering::Cycle(cycle) => {
+            let mut path: Vec<String> = cycle
+                .iter()
+                .map(|&i| format!("op{i} ({})", op_views[i].kind().name()))
+                .collect();
+            if let Some(first) = path.first().cloned() {
+                path.push(first);
+            }
+            Err(GraphError::Cycle {
+                ops: cycle.iter().map(|&i| OpIndex(i as u32)).collect(),
+                path: path.join(" -> "),
+            })
+        }
+    }
+}
+
+/// The inverse of the execution order: the position of every operator index.
+fn positions_in_order(order_idx: &[usize]) -> Vec<usize> {
+    let mut position_of = vec![0usize; order_idx.len()];
+    for (p, &i) in order_idx.iter().enumerate() {
+        position_of[i] = p;
+    }
+    position_of
+}
+
+/// The per-operator figures in execution order, with the producer and consumers of every
+/// tensor, as [`op_figures`] finds them.
+struct Dataflow {
+    /// The operators' figures, by position.
+    ops: Vec<OpInfo>,
+    /// The position producing each tensor.
+    producer: Vec<Option<usize>>,
+    /// The positions reading each tensor, ascending, without repeats.
+    consumers: Vec<Vec<usize>>,
+}
+
+/// Walks the operators in execution order: their figures (parameter, input and output bytes,
+/// each distinct tensor counted once; MACs), and who produces and who reads each tensor.
+fn op_figures(
+    order_idx: &[usize],
+    op_views: &[OperatorView<'_>],
+    tensors: &[TensorInfo],
+) -> Dataflow {
+    let n_tensors = tensors.len();
+    let mut producer = vec![None; n_tensors];
+    let mut consumers: Vec<Vec<usize>> = vec![Vec::new(); n_tensors];
+    let mut ops = Vec::with_capacity(order_idx.len());
+    for (pos, &i) in order_idx.iter().enumerate() {
+        let view = &op_views[i];
+        let inputs = view.inputs();
+        let outputs = view.outputs();
+        let distinct_in = dedup_in_order(inputs.iter().flatten().copied());
+        let distinct_out = dedup_in_order(outputs.iter().copied());
+        let bytes = |t: &TensorId| tensors[t.index()].bytes;
+        let param_bytes = distinct_in
+            .iter()
+            .filter(|t| tensors[t.index()].constant)
+            .map(bytes)
+            .sum();
+        let input_bytes = distinct_in
+            .iter()
+            .filter(|t| !tensors[t.index()].constant)
+            .map(bytes)
+            .sum();
+        let output_bytes = distinct_out.iter().map(bytes).sum();
+        for &t in &distinct_in {
+            consumers[t.index()].push(pos);
+        }
+        for &t in &distinct_out {
+            producer[t.index()] = Some(pos);
+        }
+        let macs = stats::op_macs(view, |t| tensors[t.index()].shape.as_slice());
+        ops.push(OpInfo {
+            op: OpIndex(i as u32),
+            kind: view.kind().name(),
+            version: view.version(),
+            inputs,
+            outputs,
+            param_bytes,
+            macs,
+            input_bytes,
+            output_bytes,
+        });
+    }
+    Dataflow {
+        ops,
+        producer,
+        consumers,
+    }
+}
+
+/// When each activation is alive: from its producer (or cut 0 for a model input) to its last
+/// reader. Constants, variables and tensors nobody reads have no interval.
+fn live_intervals(
+    tensors: &[TensorInfo],
+    source: &[Source],
+    producer: &[Option<usize>],
+    consumers: &[Vec<usize>],
+) -> Vec<liveness::Interval> {
+    (0..tensors.len())
+        .filter(|&t| !tensors[t].constant && !tensors[t].variable)
+        .filter_map(|t| {
+            let last_use = *consumers[t].last()?;
+            let birth = match (producer[t], source[t]) {
+                (Some(p), _) => p + 1,
+                (None, Source::ModelInput) => 0,
+                _ => return None,
+            };
+            Some(liveness::Interval {
+                tensor: TensorId(t as u32),
+                birth,
+                last_use,
+            })
+        })
+        .collect()
+}
+
+/// Refuses graphs whose liveness table would exceed [`MAX_LIVE_ENTRIES`] entries.
+fn check_live_entries(intervals: &[liveness::Interval]) -> Result<(), GraphError> {
+    let entries = intervals
+        .iter()
+        .map(|iv| (iv.last_use + 1).saturating_sub(iv.birth) as u64)
+        .fold(0u64, u64::saturating_add);
+    if entries > MAX_LIVE_ENTRIES {
+        return Err(GraphError::TooLarge {
+            entries,
+            limit: MAX_LIVE_ENTRIES,
+        });
+    }
+    Ok(())
+}
+
+/// The total bytes of each cut's live set.
+fn bytes_per_cut(live: &[Vec<TensorId>], tensors: &[TensorInfo]) -> Vec<ByteCount> {
+    live.iter()
+        .map(|set| set.iter().map(|t| tensors[t.index()].bytes).sum())
+        .collect()
+}
+
+/// Prefix sums saturating at `u64::MAX`: element `p` is the sum of the first `p` values.
+fn saturating_prefix_sums(values: impl Iterator<Item = u64>) -> Vec<u64> {
+    let mut sums = vec![0];
+    let mut total = 0u64;
+    for v in values {
+        total = total.saturating_add(v);
+        sums.push(total);
+    }
+    sums
 }

@@ -27,9 +27,10 @@
 //! deterministic.
 
 use super::SegmentError;
-use flatbuffers::{FlatBufferBuilder, Push, PushAlignment, WIPOffset};
+use flatbuffers::{FlatBufferBuilder, ForwardsUOffset, Push, PushAlignment, Vector, WIPOffset};
+use std::collections::HashMap;
 use tpupipe_runtime::schema;
-use tpupipe_runtime::{BufferIndex, ModelView, OpIndex, OperatorView, TensorId};
+use tpupipe_runtime::{BufferIndex, ModelView, OpIndex, OperatorView, SubgraphView, TensorId};
 
 /// The metadata entry copied into every segment when the source has it.
 pub const MIN_RUNTIME_VERSION: &str = "min_runtime_version";
@@ -126,10 +127,7 @@ impl Push for AlignMarker {
 /// `create_byte_string` copies in bulk and lays out `[len][data][0]`; the trailing zero (meant
 /// for strings) is invisible to readers of the vector. Padding pushed before it puts the end of
 /// `data` (measured from the end of the buffer, where the builder works) on a multiple of 16.
-fn aligned_bytes<'b>(
-    fbb: &mut FlatBufferBuilder<'b>,
-    data: &[u8],
-) -> WIPOffset<flatbuffers::Vector<'b, u8>> {
+fn aligned_bytes<'b>(fbb: &mut FlatBufferBuilder<'b>, data: &[u8]) -> WIPOffset<Vector<'b, u8>> {
     fbb.push(AlignMarker);
     let used = fbb.unfinished_data().len();
     let pad = (DATA_ALIGNMENT - (used + data.len() + 1) % DATA_ALIGNMENT) % DATA_ALIGNMENT;
@@ -251,6 +249,10 @@ fn min_runtime_version<'a>(model: &ModelView<'a>) -> Option<&'a [u8]> {
 ///
 /// `spec` must refer to operators and tensors of `model`'s main subgraph (as specs made from its
 /// [`Graph`](crate::graph::Graph) do); an index outside them panics.
+///
+/// The checks run in this order, so the first problem found is the one reported: every operator
+/// (in the spec's order), then every tensor of the segment (in source table order: its fields,
+/// then whether its data lives outside the flatbuffer), then the estimated size.
 pub fn write_segment<'n>(
     model: &ModelView<'_>,
     spec: &SegmentSpec,
@@ -263,66 +265,197 @@ pub fn write_segment<'n>(
     for op in &ops {
         check_operator(op)?;
     }
+    let tensors = TensorTable::select(&ops, spec, sg.tensor_count());
+    let buffers = SegmentBuffers::collect(model, &tensors, &name_of)?;
+    let codes = OperatorCodes::select(&ops, model.opcode_count());
+    let estimate = size_estimate(sg, &ops, &tensors, &buffers, spec, &name_of);
+    if estimate >= MAX_FLATBUFFER {
+        return Err(SegmentError::TooLarge {
+            segment: spec.index,
+            bytes: estimate,
+        });
+    }
 
-    // Tensors used by the segment, in source table order.
+    // The builder works from the end of the file backwards: constant data first, so that it
+    // ends up at the end of the file.
+    let mut fbb = FlatBufferBuilder::with_capacity(estimate as usize);
+    let (buffer_vec, runtime_version_buffer) = write_buffers(&mut fbb, &buffers);
+    let tensor_vec = write_tensors(&mut fbb, sg, &tensors, &buffers, &name_of);
+    let op_vec = write_operators(&mut fbb, &ops, &codes, &tensors);
+    let subgraphs = write_subgraph(&mut fbb, sg, spec, &tensors, tensor_vec, op_vec);
+    let operator_codes = write_operator_codes(&mut fbb, model, &codes);
+    let signature_defs = write_signature(&mut fbb, spec, &tensors, &name_of);
+    let metadata = runtime_version_buffer.map(|buffer| write_metadata(&mut fbb, buffer));
+    let description = fbb.create_string(&spec.description);
+
+    let root = schema::Model::create(
+        &mut fbb,
+        &schema::ModelArgs {
+            version: model.schema_version(),
+            operator_codes: Some(operator_codes),
+            subgraphs: Some(subgraphs),
+            description: Some(description),
+            buffers: Some(buffer_vec),
+            metadata_buffer: None,
+            metadata,
+            signature_defs: Some(signature_defs),
+        },
+    );
+    fbb.finish(root, Some(schema::MODEL_IDENTIFIER));
+    let (buf, start) = fbb.collapse();
+    Ok(SegmentBytes { buf, start })
+}
+
+// The phases of `write_segment`, in the order it runs them.
+
+/// A vector of tables under construction.
+type TableVector<'b, T> = WIPOffset<Vector<'b, ForwardsUOffset<T>>>;
+
+/// The tensors of a segment: the source tensors its operators read, write or keep as
+/// intermediates, and its inputs and outputs, in source table order, numbered from 0.
+struct TensorTable {
+    /// The source tensor of each segment tensor id.
+    tensors: Vec<TensorId>,
+    /// The segment tensor id of each source tensor, [`TensorTable::ABSENT`] for unused ones.
+    remap: Vec<u32>,
+}
+
+impl TensorTable {
+    /// The `remap` entry of a source tensor the segment does not use.
     const ABSENT: u32 = u32::MAX;
-    let mut remap = vec![ABSENT; sg.tensor_count()];
-    {
-        let mut mark = |t: TensorId| remap[t.index()] = 0;
-        for op in &ops {
-            op.present_inputs().into_iter().for_each(&mut mark);
-            op.outputs().into_iter().for_each(&mut mark);
-            op.intermediates().into_iter().for_each(&mut mark);
-        }
-        spec.inputs.iter().copied().for_each(&mut mark);
-        spec.outputs.iter().copied().for_each(&mut mark);
-    }
-    let mut tensors: Vec<TensorId> = Vec::new();
-    for (i, slot) in remap.iter_mut().enumerate() {
-        if *slot != ABSENT {
-            *slot = tensors.len() as u32;
-            tensors.push(TensorId(i as u32));
-        }
-    }
-    let new_id = |t: TensorId| remap[t.index()] as i32;
 
-    // Buffers: 0 is the sentinel, then each used source buffer with data, once.
-    let mut buffer_map: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
-    let mut buffer_data: Vec<&[u8]> = Vec::new();
-    let mut tensor_buffer: Vec<u32> = Vec::with_capacity(tensors.len());
-    for &t in &tensors {
-        let view = sg.tensor(t);
-        check_tensor(&view.raw(), name_of(t))?;
-        let b = view.buffer();
-        let index = match constant_data(model, b, name_of(t))? {
-            None => 0,
-            Some(data) => *buffer_map.entry(b.0).or_insert_with(|| {
-                buffer_data.push(data);
-                buffer_data.len() as u32
-            }),
-        };
-        tensor_buffer.push(index);
-    }
-    let runtime_version = min_runtime_version(model);
-
-    // Operator codes in order of first use.
-    let mut code_map: Vec<Option<u32>> = vec![None; model.opcode_count()];
-    let mut codes: Vec<usize> = Vec::new();
-    for op in &ops {
-        let c = op.opcode_index();
-        if code_map[c].is_none() {
-            code_map[c] = Some(codes.len() as u32);
-            codes.push(c);
+    /// Selects the tensors of the segment of `ops` with the I/O of `spec`, out of the
+    /// `tensor_count` tensors of the source subgraph.
+    fn select(ops: &[OperatorView<'_>], spec: &SegmentSpec, tensor_count: usize) -> TensorTable {
+        let mut remap = vec![Self::ABSENT; tensor_count];
+        {
+            let mut mark = |t: TensorId| remap[t.index()] = 0;
+            for op in ops {
+                op.present_inputs().into_iter().for_each(&mut mark);
+                op.outputs().into_iter().for_each(&mut mark);
+                op.intermediates().into_iter().for_each(&mut mark);
+            }
+            spec.inputs.iter().copied().for_each(&mut mark);
+            spec.outputs.iter().copied().for_each(&mut mark);
         }
+        let mut tensors: Vec<TensorId> = Vec::new();
+        for (i, slot) in remap.iter_mut().enumerate() {
+            if *slot != Self::ABSENT {
+                *slot = tensors.len() as u32;
+                tensors.push(TensorId(i as u32));
+            }
+        }
+        TensorTable { tensors, remap }
     }
 
-    // Size estimate: generous for tables, exact for data.
-    let data_bytes: u64 = buffer_data
+    /// The segment's id of source tensor `t`, as the schema stores tensor indices.
+    fn new_id(&self, t: TensorId) -> i32 {
+        self.remap[t.index()] as i32
+    }
+
+    /// `list` of source tensor indices renumbered to the segment's (absent optional tensors,
+    /// -1, stay as they are).
+    fn renumber(&self, list: Option<Vec<i32>>) -> Option<Vec<i32>> {
+        list.map(|v| {
+            v.into_iter()
+                .map(|i| {
+                    if i < 0 {
+                        i
+                    } else {
+                        self.new_id(TensorId(i as u32))
+                    }
+                })
+                .collect()
+        })
+    }
+}
+
+/// The constant data of a segment: buffer 0 is the empty sentinel, then each source buffer with
+/// data that a tensor of the segment uses, once, in order of first use.
+struct SegmentBuffers<'a> {
+    /// The data of buffers `1..`, borrowed from the source.
+    data: Vec<&'a [u8]>,
+    /// The segment buffer index of each segment tensor (0 for tensors without data).
+    tensor_buffer: Vec<u32>,
+    /// The source's `min_runtime_version` metadata bytes, written after the data buffers.
+    runtime_version: Option<&'a [u8]>,
+}
+
+impl<'a> SegmentBuffers<'a> {
+    /// Checks each tensor of `table` (in table order: its fields, then where its data lives) and
+    /// collects the buffers they use.
+    fn collect<'n>(
+        model: &ModelView<'a>,
+        table: &TensorTable,
+        name_of: &impl Fn(TensorId) -> &'n str,
+    ) -> Result<SegmentBuffers<'a>, SegmentError> {
+        let sg = model.main_subgraph();
+        let mut buffer_map: HashMap<u32, u32> = HashMap::new();
+        let mut data: Vec<&[u8]> = Vec::new();
+        let mut tensor_buffer: Vec<u32> = Vec::with_capacity(table.tensors.len());
+        for &t in &table.tensors {
+            let view = sg.tensor(t);
+            check_tensor(&view.raw(), name_of(t))?;
+            let b = view.buffer();
+            let index = match constant_data(model, b, name_of(t))? {
+                None => 0,
+                Some(bytes) => *buffer_map.entry(b.0).or_insert_with(|| {
+                    data.push(bytes);
+                    data.len() as u32
+                }),
+            };
+            tensor_buffer.push(index);
+        }
+        Ok(SegmentBuffers {
+            data,
+            tensor_buffer,
+            runtime_version: min_runtime_version(model),
+        })
+    }
+}
+
+/// The operator codes a segment uses, compacted in order of first use.
+struct OperatorCodes {
+    /// The segment's code index of each source code, `None` for unused ones.
+    code_map: Vec<Option<u32>>,
+    /// The source code index of each segment code.
+    codes: Vec<usize>,
+}
+
+impl OperatorCodes {
+    /// Selects the codes `ops` use, out of the source's `opcode_count`.
+    fn select(ops: &[OperatorView<'_>], opcode_count: usize) -> OperatorCodes {
+        let mut code_map: Vec<Option<u32>> = vec![None; opcode_count];
+        let mut codes: Vec<usize> = Vec::new();
+        for op in ops {
+            let c = op.opcode_index();
+            if code_map[c].is_none() {
+                code_map[c] = Some(codes.len() as u32);
+                codes.push(c);
+            }
+        }
+        OperatorCodes { code_map, codes }
+    }
+}
+
+/// The builder's capacity for the segment, in bytes: generous for tables, exact for data. At or
+/// above [`MAX_FLATBUFFER`] the segment is refused.
+fn size_estimate<'n>(
+    sg: SubgraphView<'_>,
+    ops: &[OperatorView<'_>],
+    table: &TensorTable,
+    buffers: &SegmentBuffers<'_>,
+    spec: &SegmentSpec,
+    name_of: &impl Fn(TensorId) -> &'n str,
+) -> u64 {
+    let data_bytes: u64 = buffers
+        .data
         .iter()
         .map(|d| d.len() as u64 + DATA_ALIGNMENT as u64 + 8)
         .sum::<u64>()
-        + runtime_version.map_or(0, |d| d.len() as u64 + 32);
-    let tensor_bytes: u64 = tensors
+        + buffers.runtime_version.map_or(0, |d| d.len() as u64 + 32);
+    let tensor_bytes: u64 = table
+        .tensors
         .iter()
         .map(|&t| {
             let r = sg.tensor(t).raw();
@@ -344,40 +477,47 @@ pub fn write_segment<'n>(
                 + r.custom_options().map_or(0, |c| c.len()) as u64
         })
         .sum();
-    let estimate = 4096 + data_bytes + tensor_bytes + op_bytes + 2 * spec.description.len() as u64;
-    if estimate >= MAX_FLATBUFFER {
-        return Err(SegmentError::TooLarge {
-            segment: spec.index,
-            bytes: estimate,
-        });
-    }
-    let mut fbb = FlatBufferBuilder::with_capacity(estimate as usize);
+    4096 + data_bytes + tensor_bytes + op_bytes + 2 * spec.description.len() as u64
+}
 
-    // Constant data first: it ends up at the end of the file.
-    let data_vectors: Vec<_> = buffer_data
-        .iter()
-        .map(|d| aligned_bytes(&mut fbb, d))
-        .collect();
-    let runtime_version_data = runtime_version.map(|d| aligned_bytes(&mut fbb, d));
+/// Writes the constant data (aligned) and the buffer tables: the sentinel, one per data buffer,
+/// then the `min_runtime_version` buffer if any, whose index is returned with the vector.
+fn write_buffers<'b>(
+    fbb: &mut FlatBufferBuilder<'b>,
+    buffers: &SegmentBuffers<'_>,
+) -> (TableVector<'b, schema::Buffer<'b>>, Option<u32>) {
+    let data_vectors: Vec<_> = buffers.data.iter().map(|d| aligned_bytes(fbb, d)).collect();
+    let runtime_version_data = buffers.runtime_version.map(|d| aligned_bytes(fbb, d));
     let mut buffer_tables = Vec::with_capacity(data_vectors.len() + 2);
     buffer_tables.push(schema::Buffer::create(
-        &mut fbb,
+        fbb,
         &schema::BufferArgs { data: None },
     ));
     for v in data_vectors.into_iter().chain(runtime_version_data) {
         buffer_tables.push(schema::Buffer::create(
-            &mut fbb,
+            fbb,
             &schema::BufferArgs { data: Some(v) },
         ));
     }
-    let runtime_version_buffer = runtime_version.map(|_| (buffer_tables.len() - 1) as u32);
-    let buffers = fbb.create_vector(&buffer_tables);
+    let runtime_version_buffer = buffers
+        .runtime_version
+        .map(|_| (buffer_tables.len() - 1) as u32);
+    (fbb.create_vector(&buffer_tables), runtime_version_buffer)
+}
 
-    // Tensors.
-    let mut tensor_tables = Vec::with_capacity(tensors.len());
-    for (k, &t) in tensors.iter().enumerate() {
+/// Writes the tensor tables: each source tensor copied through the object API, renamed,
+/// pointed at its segment buffer, with dynamic dimensions pinned.
+fn write_tensors<'b, 'n>(
+    fbb: &mut FlatBufferBuilder<'b>,
+    sg: SubgraphView<'_>,
+    table: &TensorTable,
+    buffers: &SegmentBuffers<'_>,
+    name_of: &impl Fn(TensorId) -> &'n str,
+) -> TableVector<'b, schema::Tensor<'b>> {
+    let mut tensor_tables = Vec::with_capacity(table.tensors.len());
+    for (k, &t) in table.tensors.iter().enumerate() {
         let mut tt = sg.tensor(t).raw().unpack();
-        tt.buffer = tensor_buffer[k];
+        tt.buffer = buffers.tensor_buffer[k];
         tt.name = Some(name_of(t).to_string());
         // Dynamic dimensions are pinned to their declared sizes: a segment is a static model
         // (what edgetpu_compiler needs, and what TFLite allocates anyway).
@@ -388,35 +528,47 @@ pub fn write_segment<'n>(
         {
             tt.shape_signature = tt.shape.clone();
         }
-        tensor_tables.push(tt.pack(&mut fbb));
+        tensor_tables.push(tt.pack(fbb));
     }
-    let tensor_vec = fbb.create_vector(&tensor_tables);
+    fbb.create_vector(&tensor_tables)
+}
 
-    // Operators.
-    let renumber = |list: Option<Vec<i32>>| -> Option<Vec<i32>> {
-        list.map(|v| {
-            v.into_iter()
-                .map(|i| if i < 0 { i } else { new_id(TensorId(i as u32)) })
-                .collect()
-        })
-    };
+/// Writes the operator tables: each operator copied through the object API, with its code and
+/// tensors renumbered.
+fn write_operators<'b>(
+    fbb: &mut FlatBufferBuilder<'b>,
+    ops: &[OperatorView<'_>],
+    codes: &OperatorCodes,
+    table: &TensorTable,
+) -> TableVector<'b, schema::Operator<'b>> {
     let mut op_tables = Vec::with_capacity(ops.len());
-    for op in &ops {
+    for op in ops {
         let mut ot = op.raw().unpack();
-        ot.opcode_index = code_map[op.opcode_index()].expect("every used code is mapped");
-        ot.inputs = renumber(ot.inputs.take());
-        ot.outputs = renumber(ot.outputs.take());
-        ot.intermediates = renumber(ot.intermediates.take());
-        op_tables.push(ot.pack(&mut fbb));
+        ot.opcode_index = codes.code_map[op.opcode_index()].expect("every used code is mapped");
+        ot.inputs = table.renumber(ot.inputs.take());
+        ot.outputs = table.renumber(ot.outputs.take());
+        ot.intermediates = table.renumber(ot.intermediates.take());
+        op_tables.push(ot.pack(fbb));
     }
-    let op_vec = fbb.create_vector(&op_tables);
+    fbb.create_vector(&op_tables)
+}
 
-    let io = |list: &[TensorId]| list.iter().map(|&t| new_id(t)).collect::<Vec<i32>>();
+/// Writes the segment's single subgraph (its inputs, outputs and the source subgraph's name)
+/// and the vector holding it.
+fn write_subgraph<'b>(
+    fbb: &mut FlatBufferBuilder<'b>,
+    sg: SubgraphView<'_>,
+    spec: &SegmentSpec,
+    table: &TensorTable,
+    tensor_vec: TableVector<'b, schema::Tensor<'b>>,
+    op_vec: TableVector<'b, schema::Operator<'b>>,
+) -> TableVector<'b, schema::SubGraph<'b>> {
+    let io = |list: &[TensorId]| list.iter().map(|&t| table.new_id(t)).collect::<Vec<i32>>();
     let inputs = fbb.create_vector(&io(&spec.inputs));
     let outputs = fbb.create_vector(&io(&spec.outputs));
     let sg_name = sg.raw().name().map(|n| fbb.create_string(n));
     let subgraph = schema::SubGraph::create(
-        &mut fbb,
+        fbb,
         &schema::SubGraphArgs {
             tensors: Some(tensor_vec),
             inputs: Some(inputs),
@@ -425,10 +577,17 @@ pub fn write_segment<'n>(
             name: sg_name,
         },
     );
-    let subgraphs = fbb.create_vector(&[subgraph]);
+    fbb.create_vector(&[subgraph])
+}
 
-    // Operator codes.
+/// Writes the operator codes the segment uses, copied from the source in segment order.
+fn write_operator_codes<'b>(
+    fbb: &mut FlatBufferBuilder<'b>,
+    model: &ModelView<'_>,
+    codes: &OperatorCodes,
+) -> TableVector<'b, schema::OperatorCode<'b>> {
     let code_tables: Vec<_> = codes
+        .codes
         .iter()
         .map(|&c| {
             let code = model
@@ -436,33 +595,47 @@ pub fn write_segment<'n>(
                 .operator_codes()
                 .expect("validated: operator codes present")
                 .get(c);
-            code.unpack().pack(&mut fbb)
+            code.unpack().pack(fbb)
         })
         .collect();
-    let operator_codes = fbb.create_vector(&code_tables);
+    fbb.create_vector(&code_tables)
+}
 
-    // Signature over the segment's inputs and outputs.
-    let mut tensor_maps = |list: &[TensorId]| {
-        let maps: Vec<_> = list
-            .iter()
-            .map(|&t| {
-                let name = fbb.create_string(name_of(t));
-                schema::TensorMap::create(
-                    &mut fbb,
-                    &schema::TensorMapArgs {
-                        name: Some(name),
-                        tensor_index: new_id(t) as u32,
-                    },
-                )
-            })
-            .collect();
-        fbb.create_vector(&maps)
-    };
-    let sig_inputs = tensor_maps(&spec.inputs);
-    let sig_outputs = tensor_maps(&spec.outputs);
+/// Writes the tensor maps of a signature: each tensor of `list` by its name and segment id.
+fn tensor_maps<'b, 'n>(
+    fbb: &mut FlatBufferBuilder<'b>,
+    list: &[TensorId],
+    table: &TensorTable,
+    name_of: &impl Fn(TensorId) -> &'n str,
+) -> TableVector<'b, schema::TensorMap<'b>> {
+    let maps: Vec<_> = list
+        .iter()
+        .map(|&t| {
+            let name = fbb.create_string(name_of(t));
+            schema::TensorMap::create(
+                fbb,
+                &schema::TensorMapArgs {
+                    name: Some(name),
+                    tensor_index: table.new_id(t) as u32,
+                },
+            )
+        })
+        .collect();
+    fbb.create_vector(&maps)
+}
+
+/// Writes the segment's single [`SIGNATURE_KEY`] signature over its inputs and outputs.
+fn write_signature<'b, 'n>(
+    fbb: &mut FlatBufferBuilder<'b>,
+    spec: &SegmentSpec,
+    table: &TensorTable,
+    name_of: &impl Fn(TensorId) -> &'n str,
+) -> TableVector<'b, schema::SignatureDef<'b>> {
+    let sig_inputs = tensor_maps(fbb, &spec.inputs, table, name_of);
+    let sig_outputs = tensor_maps(fbb, &spec.outputs, table, name_of);
     let key = fbb.create_string(SIGNATURE_KEY);
     let signature = schema::SignatureDef::create(
-        &mut fbb,
+        fbb,
         &schema::SignatureDefArgs {
             inputs: Some(sig_inputs),
             outputs: Some(sig_outputs),
@@ -470,35 +643,21 @@ pub fn write_segment<'n>(
             subgraph_index: 0,
         },
     );
-    let signature_defs = fbb.create_vector(&[signature]);
+    fbb.create_vector(&[signature])
+}
 
-    let metadata = runtime_version_buffer.map(|buffer| {
-        let name = fbb.create_string(MIN_RUNTIME_VERSION);
-        let entry = schema::Metadata::create(
-            &mut fbb,
-            &schema::MetadataArgs {
-                name: Some(name),
-                buffer,
-            },
-        );
-        fbb.create_vector(&[entry])
-    });
-    let description = fbb.create_string(&spec.description);
-
-    let root = schema::Model::create(
-        &mut fbb,
-        &schema::ModelArgs {
-            version: model.schema_version(),
-            operator_codes: Some(operator_codes),
-            subgraphs: Some(subgraphs),
-            description: Some(description),
-            buffers: Some(buffers),
-            metadata_buffer: None,
-            metadata,
-            signature_defs: Some(signature_defs),
+/// Writes the metadata list: one [`MIN_RUNTIME_VERSION`] entry pointing at `buffer`.
+fn write_metadata<'b>(
+    fbb: &mut FlatBufferBuilder<'b>,
+    buffer: u32,
+) -> TableVector<'b, schema::Metadata<'b>> {
+    let name = fbb.create_string(MIN_RUNTIME_VERSION);
+    let entry = schema::Metadata::create(
+        fbb,
+        &schema::MetadataArgs {
+            name: Some(name),
+            buffer,
         },
     );
-    fbb.finish(root, Some(schema::MODEL_IDENTIFIER));
-    let (buf, start) = fbb.collapse();
-    Ok(SegmentBytes { buf, start })
+    fbb.create_vector(&[entry])
 }
