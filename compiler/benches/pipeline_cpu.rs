@@ -48,6 +48,17 @@ fn main() {
         )
         .to_string()
     });
+    // Figures from a busy machine are not comparable: say how busy it was.
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        println!(
+            "load average (1, 5, 15 min): {}; cores: {}",
+            load.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" "),
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        );
+    }
     let items: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(200);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let view = ModelView::parse(&bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
