@@ -218,6 +218,17 @@ fn main() {
         .filter(|a| !a.starts_with("--"))
         .find_map(|a| a.parse().ok())
         .unwrap_or(100_000);
+    // Figures from a busy machine are not comparable: say how busy it was.
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        println!(
+            "load average (1, 5, 15 min): {}; cores: {}",
+            load.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" "),
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        );
+    }
     handoff(items);
     device_like((items / 200).clamp(100, 1000));
 }

@@ -457,3 +457,32 @@ fn results_held_by_the_caller_grow_the_output_pool_instead_of_blocking() {
     assert_eq!(n, 300);
     assert_eq!(p.stats().pools.grown, grown, "recycled buffers are reused");
 }
+
+#[test]
+fn pipelines_and_results_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Pipeline>();
+    send::<Outputs>();
+    send_sync::<PipelineError>();
+}
+
+#[test]
+fn concurrent_infer_calls_take_turns() {
+    let _w = Watchdog::new("concurrent infer", Duration::from_secs(60));
+    let p = start(skip_spec([1, 2, 1]), PipelineOptions::default());
+    std::thread::scope(|scope| {
+        for thread in 0..4u64 {
+            let p = &p;
+            scope.spawn(move || {
+                for k in 0..100u64 {
+                    let id = thread * 1000 + k;
+                    let out = p.infer(&[Input::bytes(&input_of(id))]).unwrap();
+                    assert_eq!(out.get(0).unwrap(), &skip_expected(id)[0]);
+                }
+            });
+        }
+    });
+    assert_eq!(p.stats().popped, 400);
+    assert_eq!(p.outstanding(), 0);
+}

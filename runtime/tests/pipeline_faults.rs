@@ -237,3 +237,47 @@ fn a_stage_that_panics_on_every_item_still_answers_every_item() {
     let out = p.infer(&[Input::bytes(&input_of(100))]).unwrap();
     assert_eq!(out.get(0).unwrap(), &chain_expected(2, 100));
 }
+
+#[test]
+fn capacity_items_fit_without_a_pop_for_any_replicas_and_depth() {
+    // `capacity()` is what `run_iter` may keep in flight from one thread: if it were too large,
+    // a push would wait for a pop that never comes, and the watchdog would fire.
+    let _w = Watchdog::new("capacity", LIMIT);
+    let faults = Arc::new(Faults {
+        max_sleep: Duration::from_micros(50),
+        ..Faults::default()
+    });
+    for depth in 1..=3 {
+        for r0 in 1..=3 {
+            for r1 in 1..=3 {
+                for r2 in [1, 3] {
+                    let replicas = [r0, r1, r2];
+                    let mut p = Pipeline::new(
+                        skip_spec(replicas),
+                        factory(Arc::clone(&faults), Arc::default()),
+                        PipelineOptions::default().with_queue_depth(depth),
+                    )
+                    .unwrap();
+                    let capacity = p.capacity();
+                    for id in 0..capacity as u64 {
+                        p.push(&[Input::bytes(&input_of(id))]).unwrap();
+                    }
+                    for id in 0..capacity as u64 {
+                        let out = p.pop().unwrap().unwrap();
+                        assert_eq!(out.get(0).unwrap(), &skip_expected(id)[0]);
+                    }
+                    let inputs: Vec<[u8; TENSOR_BYTES]> = (0..150).map(input_of).collect();
+                    let n = p
+                        .run_iter_with_window(inputs.iter().map(|d| [Input::bytes(d)]), usize::MAX)
+                        .enumerate()
+                        .map(|(k, r)| {
+                            let out = r.unwrap();
+                            assert_eq!(out.get(0).unwrap(), &skip_expected(k as u64)[0]);
+                        })
+                        .count();
+                    assert_eq!(n, 150, "{replicas:?} depth {depth}");
+                }
+            }
+        }
+    }
+}

@@ -2,21 +2,18 @@
 //! [`CpuPipelineBuilder`], which turns a list of segment `.tflite` files into a
 //! [`PipelineSpec`] and a factory of executors.
 //!
-//! Segments are matched by tensor name, as the segment files are written: each segment input is
-//! the output of the earlier segment that writes a tensor of that name, or else a model input.
-//! Model inputs and outputs can be named explicitly (in the order the caller wants them);
-//! otherwise the inputs are the names no earlier segment writes, in order of first use, and the
-//! outputs are the segment outputs no later segment reads, in segment order.
+//! Segments are joined by tensor name, as the segment files are written
+//! ([`super::by_name`] says how).
 
+use super::by_name::{spec_by_name, MatchError, NamedStage};
 use super::engine::Pipeline;
 use super::error::{PipelineError, StageError};
 use super::executor::{ExecutorFactory, StageExecutor};
 use super::options::PipelineOptions;
-use super::spec::{OutputSpec, PipelineSpec, Source, StageInput, StageSpec, TensorSpec};
+use super::spec::{PipelineSpec, TensorSpec};
 use crate::ids::ByteCount;
 use crate::interp::{Interpreter, LoadError, TensorDesc};
 use crate::model::{ModelError, ModelView};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use thiserror::Error;
@@ -116,23 +113,9 @@ pub enum CpuPipelineError {
         /// Its type.
         dtype: crate::ElementType,
     },
-    /// A segment reads a tensor that is neither a named model input nor written by an earlier
-    /// segment.
-    #[error("segment {segment} ('{name}') reads '{tensor}', which no earlier segment writes and which is not a model input")]
-    MissingSource {
-        /// The segment's position.
-        segment: usize,
-        /// Its name.
-        name: String,
-        /// The tensor.
-        tensor: String,
-    },
-    /// A named model input is read by no segment.
-    #[error("model input '{0}' is read by no segment")]
-    UnknownInput(String),
-    /// A named model output is written by no segment and is no model input.
-    #[error("model output '{0}' is written by no segment and is no model input")]
-    UnknownOutput(String),
+    /// The segments do not chain by tensor name.
+    #[error(transparent)]
+    Match(#[from] MatchError),
     /// A replica count for a stage that does not exist.
     #[error("replicas given for stage {stage}, but there are {stages} segments")]
     NoSuchStage {
@@ -280,131 +263,32 @@ impl CpuPipelineBuilder {
                 bytes: ByteCount(d.byte_size as u64),
             })
         };
-
-        // Model inputs: named, or every name no earlier segment writes, in order of first use.
-        let mut inputs: Vec<TensorSpec> = Vec::new();
-        let mut written: HashMap<&str, ()> = HashMap::new();
-        let mut first_use: Vec<(usize, &TensorDesc)> = Vec::new();
-        for (s, seg) in self.segments.iter().enumerate() {
-            for d in &seg.inputs {
-                if !written.contains_key(d.name.as_str())
-                    && !first_use.iter().any(|(_, u)| u.name == d.name)
-                {
-                    first_use.push((s, d));
-                }
-            }
-            for d in &seg.outputs {
-                written.insert(d.name.as_str(), ());
-            }
-        }
-        match &self.model_inputs {
-            Some(names) => {
-                for name in names {
-                    let (s, d) = first_use
+        let stages = self
+            .segments
+            .iter()
+            .enumerate()
+            .map(|(s, seg)| {
+                Ok(NamedStage {
+                    name: seg.name.clone(),
+                    inputs: seg
+                        .inputs
                         .iter()
-                        .find(|(_, d)| &d.name == name)
-                        .ok_or_else(|| CpuPipelineError::UnknownInput(name.clone()))?;
-                    inputs.push(tensor(*s, d)?);
-                }
-            }
-            None => {
-                for (s, d) in &first_use {
-                    inputs.push(tensor(*s, d)?);
-                }
-            }
-        }
-
-        let mut produced: HashMap<&str, Source> = HashMap::new();
-        let mut stages = Vec::with_capacity(self.segments.len());
-        for (s, seg) in self.segments.iter().enumerate() {
-            let mut stage_inputs = Vec::with_capacity(seg.inputs.len());
-            for d in &seg.inputs {
-                let source = match produced.get(d.name.as_str()) {
-                    Some(&src) => src,
-                    None => match inputs.iter().position(|t| t.name == d.name) {
-                        Some(i) => Source::ModelInput(i),
-                        None => {
-                            return Err(CpuPipelineError::MissingSource {
-                                segment: s,
-                                name: seg.name.clone(),
-                                tensor: d.name.clone(),
-                            })
-                        }
-                    },
-                };
-                stage_inputs.push(StageInput {
-                    source,
-                    tensor: tensor(s, d)?,
-                });
-            }
-            let outputs = seg
-                .outputs
-                .iter()
-                .map(|d| tensor(s, d))
-                .collect::<Result<Vec<_>, _>>()?;
-            for (k, d) in seg.outputs.iter().enumerate() {
-                produced.insert(
-                    d.name.as_str(),
-                    Source::Stage {
-                        stage: s,
-                        output: k,
-                    },
-                );
-            }
-            stages.push(StageSpec {
-                name: seg.name.clone(),
-                inputs: stage_inputs,
-                outputs,
-                replicas: self.replicas[s],
-            });
-        }
-
-        let outputs = match &self.model_outputs {
-            Some(names) => names
-                .iter()
-                .map(|name| {
-                    let source = produced
-                        .get(name.as_str())
-                        .copied()
-                        .or_else(|| {
-                            inputs
-                                .iter()
-                                .position(|t| &t.name == name)
-                                .map(Source::ModelInput)
-                        })
-                        .ok_or_else(|| CpuPipelineError::UnknownOutput(name.clone()))?;
-                    Ok(OutputSpec {
-                        name: name.clone(),
-                        source,
-                    })
+                        .map(|d| tensor(s, d))
+                        .collect::<Result<_, CpuPipelineError>>()?,
+                    outputs: seg
+                        .outputs
+                        .iter()
+                        .map(|d| tensor(s, d))
+                        .collect::<Result<_, CpuPipelineError>>()?,
+                    replicas: self.replicas[s],
                 })
-                .collect::<Result<Vec<_>, CpuPipelineError>>()?,
-            None => {
-                let mut outs = Vec::new();
-                for (s, seg) in self.segments.iter().enumerate() {
-                    for (k, d) in seg.outputs.iter().enumerate() {
-                        let read_later = self.segments[s + 1..]
-                            .iter()
-                            .any(|later| later.inputs.iter().any(|i| i.name == d.name));
-                        if !read_later {
-                            outs.push(OutputSpec {
-                                name: d.name.clone(),
-                                source: Source::Stage {
-                                    stage: s,
-                                    output: k,
-                                },
-                            });
-                        }
-                    }
-                }
-                outs
-            }
-        };
-        Ok(PipelineSpec {
-            inputs,
-            outputs,
+            })
+            .collect::<Result<Vec<_>, CpuPipelineError>>()?;
+        Ok(spec_by_name(
             stages,
-        })
+            self.model_inputs.as_deref(),
+            self.model_outputs.as_deref(),
+        )?)
     }
 
     /// The spec and a factory making one interpreter per replica (the first replica of each

@@ -28,7 +28,8 @@ const INLINE_INPUTS: usize = 16;
 
 /// A running pipeline: one worker thread per stage replica, bounded queues between them, results
 /// in push order. `Sync`: any thread may push, pop or infer. Dropping it stops and joins every
-/// thread (items still in flight are dropped).
+/// thread: items still in flight are dropped without running further, and an executor in the
+/// middle of an item is waited for (so an executor must return from `run`).
 pub struct Pipeline {
     shared: Arc<Shared>,
     host: Mutex<Host>,

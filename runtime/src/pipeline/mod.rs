@@ -7,6 +7,8 @@
 //! - [`executor`]: what a stage runs ([`StageExecutor`], one per replica, made by an
 //!   [`ExecutorFactory`]). [`cpu`] implements it over the CPU interpreter and builds a spec from
 //!   segment `.tflite` files; the Edge TPU backend implements the same trait.
+//! - [`by_name`]: a spec from stages that name their boundary tensors ([`spec_by_name`]), as
+//!   segment files and plans do.
 //! - [`Pipeline`]: `infer` (one item, the latency path), `push`/`pop` (streaming),
 //!   `run_iter` (keeps the pipeline full from one thread), `close`, `stats`.
 //!
@@ -67,6 +69,7 @@
 //! # let _ = ByteCount::ZERO;
 //! ```
 
+pub mod by_name;
 pub mod cpu;
 pub mod engine;
 pub mod error;
@@ -82,6 +85,7 @@ pub mod stats;
 mod topology;
 mod worker;
 
+pub use by_name::{spec_by_name, MatchError, NamedStage};
 pub use engine::{Pipeline, RunIter};
 pub use error::{InputError, PipelineError, SpecError, StageError};
 pub use executor::{ExecutorFactory, StageExecutor};
