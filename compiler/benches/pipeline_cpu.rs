@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 use tpupipe_compiler::graph::Graph;
-use tpupipe_compiler::plan_json::Strategy;
+use tpupipe_compiler::Strategy;
 use tpupipe_compiler::planner::Cuts;
 use tpupipe_compiler::split::Split;
 use tpupipe_runtime::interp::Interpreter;
