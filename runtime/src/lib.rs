@@ -15,6 +15,8 @@
 extern crate alloc;
 
 pub mod dtype;
+#[cfg(feature = "edgetpu")]
+pub mod edgetpu;
 pub mod ids;
 pub mod interp;
 pub mod model;
