@@ -9,7 +9,11 @@
  *  - a device closes when its last delegate is freed;
  *  - options are validated with the real keys and values; a bad value fails the open (NULL).
  * Failures return NULL with no message, as libedgetpu does; with `edgetpu_verbosity(>=1)` a
- * reason goes to stderr (libedgetpu's VLOG lines). */
+ * reason goes to stderr (libedgetpu's VLOG lines).
+ *
+ * Compile-time switches for tests: STANDIN_DEVICES (the default list), STANDIN_TF_VERSION (the TF
+ * version named in edgetpu_version's label), STANDIN_OMIT_FREE_DELEGATE (a library lacking
+ * edgetpu_free_delegate), STANDIN_REJECT_OPEN (every open fails). */
 #include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -145,6 +149,14 @@ static int path_matches(const standin_device* d, const char* path) {
 static standin_device* open_device(int any_type, enum edgetpu_device_type type, const char* path,
                                    const struct edgetpu_option* options, size_t num_options) {
   if (!options_valid(options, num_options)) return NULL;
+#ifdef STANDIN_REJECT_OPEN
+  /* Test switch: every open fails, as with an unplugged device or one the kernel refuses. */
+  (void)any_type;
+  (void)type;
+  (void)path;
+  vlog("STANDIN_REJECT_OPEN: refusing to open ", path ? path : "(any)");
+  return NULL;
+#endif
   pthread_mutex_lock(&g_lock);
   load_devices_locked();
   standin_device* found = NULL;

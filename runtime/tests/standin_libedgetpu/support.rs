@@ -166,6 +166,11 @@ pub fn custom_options(segment: &[u8]) -> Vec<u8> {
 /// `model`. With `extra_cpu_op`, a RESHAPE of the first output stays after it (a segment not
 /// fully mapped).
 pub fn wrap_as_edgetpu(model: &[u8], extra_cpu_op: bool) -> Vec<u8> {
+    wrap_with_options(model, custom_options(model), extra_cpu_op)
+}
+
+/// [`wrap_as_edgetpu`] with the given custom options bytes.
+pub fn wrap_with_options(model: &[u8], options: Vec<u8>, extra_cpu_op: bool) -> Vec<u8> {
     let src = schema::root_as_model(model)
         .expect("fixture parses")
         .unpack();
@@ -211,7 +216,7 @@ pub fn wrap_as_edgetpu(model: &[u8], extra_cpu_op: bool) -> Vec<u8> {
         Some("edgetpu-custom-op"),
     )];
     let mut custom = op(0, inputs.clone(), outputs.clone());
-    custom.custom_options = Some(custom_options(model));
+    custom.custom_options = Some(options);
     custom.custom_options_format = schema::CustomOptionsFormat::FLEXBUFFERS;
     let mut ops = vec![custom];
     let mut sg_outputs = outputs.clone();
