@@ -27,8 +27,10 @@ pub enum LibraryStatus {
 pub enum DeviceState {
     /// Free for this process.
     Free,
-    /// Held elsewhere (the error's text).
+    /// Held by another process (or stage): who, e.g. "process 1234".
     Busy(String),
+    /// Its lock file cannot be used (the error's text).
+    LockFailed(String),
 }
 
 /// The whole report.
@@ -96,16 +98,18 @@ pub fn device_report(config: &BackendConfig) -> DeviceReport {
             for d in devices {
                 let state = match backend.lock(&d) {
                     Ok(_lock) => DeviceState::Free,
-                    Err(e) => DeviceState::Busy(e.to_string()),
+                    Err(EdgeTpuError::DeviceBusy { holder, .. }) => DeviceState::Busy(holder),
+                    Err(e) => DeviceState::LockFailed(e.to_string()),
                 };
                 report.devices.push((d, state));
             }
             if report
                 .devices
                 .iter()
-                .all(|(_, s)| matches!(s, DeviceState::Busy(_)))
+                .all(|(_, s)| !matches!(s, DeviceState::Free))
             {
-                report.unavailable = Some("every Edge TPU is held by another process".to_string());
+                report.unavailable =
+                    Some("every Edge TPU is held by another process or cannot be locked".into());
             }
         }
         Err(e) => report.unavailable = Some(e.to_string()),
@@ -140,7 +144,8 @@ impl fmt::Display for DeviceReport {
             for (i, (d, state)) in self.devices.iter().enumerate() {
                 let state = match state {
                     DeviceState::Free => "free".to_string(),
-                    DeviceState::Busy(why) => why.clone(),
+                    DeviceState::Busy(holder) => format!("busy: held by {holder}"),
+                    DeviceState::LockFailed(why) => why.clone(),
                 };
                 writeln!(f, "  :{i}  {}:{}  ({state})", d.kind.prefix(), d.path)?;
             }
