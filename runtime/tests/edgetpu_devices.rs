@@ -1,5 +1,7 @@
 //! Device strings, version strings and their verdicts, and the `tpupipe devices` report.
 
+#![cfg(feature = "edgetpu")]
+
 #[path = "standin_libedgetpu/support.rs"]
 mod support;
 

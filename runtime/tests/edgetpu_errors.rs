@@ -3,6 +3,8 @@
 //! cannot open its device or does not claim the custom op, incompatible versions, segments not
 //! fully on the TPU, and buffer mismatches.
 
+#![cfg(feature = "edgetpu")]
+
 #[path = "standin_libedgetpu/support.rs"]
 mod support;
 

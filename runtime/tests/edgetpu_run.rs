@@ -1,6 +1,8 @@
 //! The Edge TPU backend against the real TFLite C library and the stand-in libedgetpu: wrapped
 //! fixture models (one `edgetpu-custom-op` embedding the model) reproduce the committed goldens.
 
+#![cfg(feature = "edgetpu")]
+
 mod common;
 #[path = "standin_libedgetpu/support.rs"]
 mod support;
