@@ -9,17 +9,19 @@
 
 use super::ffi::{ErrorReporterFn, TfLiteInterpreterOptions};
 use super::libraries::TfLiteLib;
+use std::collections::VecDeque;
 use std::ffi::{c_char, c_void};
 use std::sync::Mutex;
 
-/// Messages reported by one interpreter (at most [`ErrorLog::MAX_MESSAGES`]).
+/// Messages reported by one interpreter: the most recent [`ErrorLog::MAX_MESSAGES`] not yet
+/// taken.
 #[derive(Debug, Default)]
 pub struct ErrorLog {
-    messages: Mutex<Vec<String>>,
+    messages: Mutex<VecDeque<String>>,
 }
 
 impl ErrorLog {
-    /// Messages kept; later ones are dropped.
+    /// Messages kept; older ones are dropped first.
     pub const MAX_MESSAGES: usize = 32;
 
     /// Installs this log as `options`' error reporter.
@@ -40,15 +42,16 @@ impl ErrorLog {
     pub fn take(&self) -> Vec<String> {
         self.messages
             .lock()
-            .map(|mut m| std::mem::take(&mut *m))
+            .map(|mut m| m.drain(..).collect())
             .unwrap_or_default()
     }
 
     fn push(&self, message: String) {
         if let Ok(mut m) = self.messages.lock() {
-            if m.len() < Self::MAX_MESSAGES {
-                m.push(message);
+            if m.len() == Self::MAX_MESSAGES {
+                m.pop_front();
             }
+            m.push_back(message);
         }
     }
 }

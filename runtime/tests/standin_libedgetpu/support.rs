@@ -99,6 +99,7 @@ pub fn build_standin(tc: &Toolchain, s: &Standin) -> PathBuf {
     for f in [
         "standin_devices.c",
         "standin_delegate.c",
+        "standin_probe.c",
         "flexbuffer_map.c",
     ] {
         cmd.arg(src.join(f));
