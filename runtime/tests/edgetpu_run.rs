@@ -227,3 +227,33 @@ fn a_stage_runs_on_another_thread() {
         .unwrap();
     assert_eq!(out[0].1, goldens[0].1.data);
 }
+
+/// With CPU ops allowed, the delegate claims only the custom op and TFLite runs the RESHAPE
+/// left after it on the CPU.
+#[test]
+fn cpu_ops_run_after_the_custom_op_when_allowed() {
+    let Some(tc) = toolchain() else { return };
+    let lib = build_standin(
+        &tc,
+        &Standin {
+            devices: "usb:/sys/bus/usb/devices/4-2",
+            defines: &[],
+        },
+    );
+    let backend = EdgeTpuBackend::open(&config(&tc, &lib)).unwrap();
+    let (model, inputs, goldens) = load_fixture("fc_per_tensor");
+    let options = StageOptions {
+        allow_cpu_ops: true,
+        ..StageOptions::default()
+    };
+    let mut stages = backend
+        .open_stages(
+            vec![wrap_as_edgetpu(&model, true)],
+            &Assignment::Automatic,
+            &options,
+        )
+        .unwrap();
+    let out = run_by_name(&mut stages[0], &inputs);
+    assert_eq!(out[0].0, "reshaped");
+    assert_eq!(out[0].1, goldens[0].1.data);
+}

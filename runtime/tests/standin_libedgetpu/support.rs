@@ -227,7 +227,11 @@ pub fn wrap_with_options(model: &[u8], options: Vec<u8>, extra_cpu_op: bool) -> 
         reshaped.name = Some("reshaped".to_string());
         new_tensors.push(reshaped);
         let id = new_tensors.len() as i32 - 1;
-        ops.push(op(1, vec![outputs[0]], vec![id]));
+        let mut reshape = op(1, vec![outputs[0]], vec![id]);
+        let mut ro = schema::ReshapeOptionsT::default();
+        ro.new_shape = new_tensors[outputs[0] as usize].shape.clone();
+        reshape.builtin_options = schema::BuiltinOptionsT::ReshapeOptions(Box::new(ro));
+        ops.push(reshape);
         sg_outputs[0] = id;
     }
     let mut subgraph = schema::SubGraphT::default();
