@@ -10,19 +10,19 @@
 use super::ffi::{ErrorReporterFn, TfLiteInterpreterOptions};
 use super::libraries::TfLiteLib;
 use std::collections::VecDeque;
-use std::ffi::{c_char, c_void};
+use std::ffi::c_void;
 use std::sync::Mutex;
 
 /// Messages reported by one interpreter: the most recent [`ErrorLog::MAX_MESSAGES`] not yet
 /// taken.
 #[derive(Debug, Default)]
-pub struct ErrorLog {
+pub(crate) struct ErrorLog {
     messages: Mutex<VecDeque<String>>,
 }
 
 impl ErrorLog {
     /// Messages kept; older ones are dropped first.
-    pub const MAX_MESSAGES: usize = 32;
+    pub(crate) const MAX_MESSAGES: usize = 32;
 
     /// Installs this log as `options`' error reporter.
     ///
@@ -39,7 +39,7 @@ impl ErrorLog {
     }
 
     /// Takes the messages collected so far.
-    pub fn take(&self) -> Vec<String> {
+    pub(crate) fn take(&self) -> Vec<String> {
         self.messages
             .lock()
             .map(|mut m| m.drain(..).collect())
@@ -61,7 +61,7 @@ impl ErrorLog {
     any(target_arch = "x86_64", target_arch = "aarch64")
 ))]
 fn reporter() -> Option<ErrorReporterFn> {
-    Some(report)
+    Some(va_format::report)
 }
 
 #[cfg(not(all(
@@ -72,35 +72,47 @@ fn reporter() -> Option<ErrorReporterFn> {
     None
 }
 
+/// The reporter proper, where a `va_list` parameter is a pointer at the ABI level.
 #[cfg(all(
     target_os = "linux",
     any(target_arch = "x86_64", target_arch = "aarch64")
 ))]
-extern "C" {
-    fn vsnprintf(buf: *mut c_char, size: usize, format: *const c_char, args: *mut c_void) -> i32;
-}
+mod va_format {
+    use super::ErrorLog;
+    use std::ffi::{c_char, c_void};
 
-#[cfg(all(
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
-unsafe extern "C" fn report(user_data: *mut c_void, format: *const c_char, args: *mut c_void) {
-    if user_data.is_null() || format.is_null() {
-        return;
+    extern "C" {
+        fn vsnprintf(
+            buf: *mut c_char,
+            size: usize,
+            format: *const c_char,
+            args: *mut c_void,
+        ) -> i32;
     }
-    let mut buf = [0u8; 1024];
-    // SAFETY: `buf` is writable for its length; `format` and `args` come from TFLite's reporter
-    // call, and the va_list is forwarded by pointer as the module docs explain.
-    let n = unsafe { vsnprintf(buf.as_mut_ptr().cast(), buf.len(), format, args) };
-    if n < 0 {
-        return;
-    }
-    let len = (n as usize).min(buf.len() - 1);
-    let message = String::from_utf8_lossy(&buf[..len]).trim().to_string();
-    // SAFETY: `user_data` is the `ErrorLog` installed by `ErrorLog::install`, alive for the
-    // interpreter's lifetime per its contract.
-    let log = unsafe { &*(user_data as *const ErrorLog) };
-    if !message.is_empty() {
-        log.push(message);
+
+    /// Formats one TFLite message into the [`ErrorLog`] at `user_data`.
+    pub(super) unsafe extern "C" fn report(
+        user_data: *mut c_void,
+        format: *const c_char,
+        args: *mut c_void,
+    ) {
+        if user_data.is_null() || format.is_null() {
+            return;
+        }
+        let mut buf = [0u8; 1024];
+        // SAFETY: `buf` is writable for its length; `format` and `args` come from TFLite's
+        // reporter call, and the va_list is forwarded by pointer as the module docs explain.
+        let n = unsafe { vsnprintf(buf.as_mut_ptr().cast(), buf.len(), format, args) };
+        if n < 0 {
+            return;
+        }
+        let len = (n as usize).min(buf.len() - 1);
+        let message = String::from_utf8_lossy(&buf[..len]).trim().to_string();
+        // SAFETY: `user_data` is the `ErrorLog` installed by `ErrorLog::install`, alive for the
+        // interpreter's lifetime per its contract.
+        let log = unsafe { &*(user_data as *const ErrorLog) };
+        if !message.is_empty() {
+            log.push(message);
+        }
     }
 }

@@ -46,7 +46,6 @@ pub use backend::{BackendConfig, EdgeTpuBackend, StageOptions};
 pub use delegate::Delegate;
 pub use device::{list_devices, Assignment, DeviceKind, DeviceSpec, EdgeTpuDevice};
 pub use error::{EdgeTpuError, LibraryKind};
-pub use error_log::ErrorLog;
 pub use libraries::{EdgeTpuLib, LibraryPaths, TfLiteLib};
 pub use lock::{default_lock_dir, lock_file_path, DeviceLock};
 pub use options::{
