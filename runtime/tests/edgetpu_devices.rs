@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use support::{build_standin, config, toolchain, Standin};
 use tpupipe_runtime::edgetpu::{
     device_report, Assignment, Compatibility, DeviceKind, DeviceSpec, DeviceState, EdgeTpuBackend,
-    EdgeTpuDevice, EdgeTpuError, EdgeTpuVersion, LibraryStatus, LibraryVersions,
+    EdgeTpuDevice, EdgeTpuError, EdgeTpuLib, EdgeTpuVersion, LibraryStatus, LibraryVersions,
+    TfLiteLib,
 };
 
 fn spec(s: &str) -> DeviceSpec {
@@ -236,4 +237,26 @@ fn report_says_why_the_backend_is_unavailable() {
         text.contains("backend: unavailable: Edge TPU runtime library not found"),
         "{text}"
     );
+}
+
+/// A library loaded by name is reported with the file the loader picked. Loading the stand-in
+/// first puts the TFLite library (its dependency, by soname) in the process, so the name
+/// resolves without touching the loader's search path.
+#[test]
+fn a_library_found_by_name_is_reported_with_its_path() {
+    let Some(tc) = toolchain() else { return };
+    let lib = build_standin(
+        &tc,
+        &Standin {
+            devices: "",
+            defines: &[],
+        },
+    );
+    let _edgetpu = EdgeTpuLib::load(Some(&lib)).unwrap();
+    let tflite = TfLiteLib::load(None).unwrap();
+    assert_eq!(
+        std::fs::canonicalize(&tflite.path).unwrap(),
+        std::fs::canonicalize(&tc.tflite_lib).unwrap()
+    );
+    assert_eq!(tflite.version(), "2.19.0");
 }

@@ -531,3 +531,16 @@ fn option_values_out_of_range() {
         .unwrap_err();
     assert!(e.to_string().contains("Performance=Fast"), "{e}");
 }
+
+#[test]
+fn default_library_names_are_searched_and_named_in_the_error() {
+    // libedgetpu is not installed on the test machines; where it is, loading it is fine too.
+    match tpupipe_runtime::edgetpu::EdgeTpuLib::load(None) {
+        Ok(lib) => eprintln!("libedgetpu found at {}", lib.path),
+        Err(EdgeTpuError::LibraryNotFound { library, tried, .. }) => {
+            assert_eq!(library, LibraryKind::EdgeTpu);
+            assert_eq!(tried, LibraryKind::EdgeTpu.default_name());
+        }
+        Err(other) => panic!("{other:?}"),
+    }
+}

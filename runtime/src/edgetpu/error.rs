@@ -21,10 +21,15 @@ impl LibraryKind {
         }
     }
 
-    /// The file name searched for when no path is given.
+    /// The file name searched for when no path is given (the names pycoral and TFLite's
+    /// builds use on each platform).
     pub fn default_name(self) -> &'static str {
         match self {
+            LibraryKind::TfLite if cfg!(target_os = "macos") => "libtensorflowlite_c.dylib",
+            LibraryKind::TfLite if cfg!(windows) => "tensorflowlite_c.dll",
             LibraryKind::TfLite => "libtensorflowlite_c.so",
+            LibraryKind::EdgeTpu if cfg!(target_os = "macos") => "libedgetpu.1.dylib",
+            LibraryKind::EdgeTpu if cfg!(windows) => "edgetpu.dll",
             LibraryKind::EdgeTpu => "libedgetpu.so.1",
         }
     }

@@ -80,7 +80,7 @@ unsafe fn sym<T: Copy>(
 
 /// The TFLite C API functions the backend uses, resolved from one loaded library.
 pub struct TfLiteLib {
-    /// The name or path it was loaded from.
+    /// The path it was loaded from (the given one, or where the loader found the name).
     pub path: String,
     pub(crate) version: unsafe extern "C" fn() -> *const c_char,
     pub(crate) model_create: unsafe extern "C" fn(*const c_void, usize) -> *mut TfLiteModel,
@@ -125,8 +125,11 @@ impl TfLiteLib {
         let (lib, p) = open(k, path)?;
         // SAFETY: every type below is the signature declared in TFLite's `c_api.h`.
         unsafe {
+            let version: unsafe extern "C" fn() -> *const c_char =
+                sym(&lib, k, &p, "TfLiteVersion")?;
+            let p = reported_path(path, p, version as usize);
             Ok(Arc::new(TfLiteLib {
-                version: sym(&lib, k, &p, "TfLiteVersion")?,
+                version,
                 model_create: sym(&lib, k, &p, "TfLiteModelCreate")?,
                 model_delete: sym(&lib, k, &p, "TfLiteModelDelete")?,
                 options_create: sym(&lib, k, &p, "TfLiteInterpreterOptionsCreate")?,
@@ -174,7 +177,7 @@ impl TfLiteLib {
 
 /// libedgetpu's C API functions, resolved from one loaded library.
 pub struct EdgeTpuLib {
-    /// The name or path it was loaded from.
+    /// The path it was loaded from (the given one, or where the loader found the name).
     pub path: String,
     pub(crate) list_devices: unsafe extern "C" fn(*mut usize) -> *mut EdgeTpuDeviceRaw,
     pub(crate) free_devices: unsafe extern "C" fn(*mut EdgeTpuDeviceRaw),
@@ -198,13 +201,16 @@ impl EdgeTpuLib {
         let (lib, p) = open(k, path)?;
         // SAFETY: every type below is the signature declared in libedgetpu's `edgetpu_c.h`.
         unsafe {
+            let version: unsafe extern "C" fn() -> *const c_char =
+                sym(&lib, k, &p, "edgetpu_version")?;
+            let p = reported_path(path, p, version as usize);
             Ok(Arc::new(EdgeTpuLib {
+                version,
                 list_devices: sym(&lib, k, &p, "edgetpu_list_devices")?,
                 free_devices: sym(&lib, k, &p, "edgetpu_free_devices")?,
                 create_delegate: sym(&lib, k, &p, "edgetpu_create_delegate")?,
                 free_delegate: sym(&lib, k, &p, "edgetpu_free_delegate")?,
                 verbosity: sym(&lib, k, &p, "edgetpu_verbosity")?,
-                version: sym(&lib, k, &p, "edgetpu_version")?,
                 path: p,
                 _lib: lib,
             }))
@@ -221,6 +227,28 @@ impl EdgeTpuLib {
     pub fn set_verbosity(&self, level: u8) {
         // SAFETY: plain integer argument in libedgetpu's documented range.
         unsafe { (self.verbosity)(c_int::from(level.min(10))) }
+    }
+}
+
+/// The file a loaded function lives in, from `/proc/self/maps` (Linux), so a library found by
+/// name on the loader's path is reported with its real path. `None` elsewhere or when not found.
+fn mapped_file(addr: usize) -> Option<String> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    maps.lines().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        let (start, end) = fields.next()?.split_once('-')?;
+        let start = usize::from_str_radix(start, 16).ok()?;
+        let end = usize::from_str_radix(end, 16).ok()?;
+        let path = fields.nth(4)?;
+        (start <= addr && addr < end && path.starts_with('/')).then(|| path.to_string())
+    })
+}
+
+/// The path to report: the one given, else where the loader found the library.
+fn reported_path(given: Option<&Path>, name: String, addr: usize) -> String {
+    match given {
+        Some(_) => name,
+        None => mapped_file(addr).unwrap_or(name),
     }
 }
 
