@@ -544,3 +544,86 @@ fn default_library_names_are_searched_and_named_in_the_error() {
         Err(other) => panic!("{other:?}"),
     }
 }
+
+const CHILD_ENV: &str = "TPUPIPE_EDGETPU_TEST_CHILD";
+
+/// In the child: open a stage on usb:0 with the stand-in and lock dir named in `CHILD_ENV`,
+/// say so, and hold it until stdin closes.
+fn hold_a_stage_as_child(spec: &str) {
+    let (lib, lock_dir) = spec.split_once('|').unwrap();
+    let tc = toolchain().unwrap();
+    let mut cfg = config(&tc, std::path::Path::new(lib));
+    cfg.lock_dir = PathBuf::from(lock_dir);
+    let backend = EdgeTpuBackend::open(&cfg).unwrap();
+    let _stages = backend
+        .open_stages(
+            vec![segment()],
+            &Assignment::parse_list("usb:0").unwrap(),
+            &StageOptions::default(),
+        )
+        .unwrap();
+    println!("holding");
+    let mut sink = String::new();
+    while std::io::stdin().read_line(&mut sink).unwrap_or(0) > 0 {}
+}
+
+/// Another tpupipe process holds a stage on the device: this one is refused, naming that
+/// process, until it exits.
+#[test]
+fn device_held_by_a_stage_in_another_process() {
+    if let Ok(spec) = std::env::var(CHILD_ENV) {
+        hold_a_stage_as_child(&spec);
+        return;
+    }
+    let Some(tc) = toolchain() else { return };
+    let lib = standin(&tc, &format!("usb:{USB_A}"), &[]);
+    let cfg = config(&tc, &lib);
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "device_held_by_a_stage_in_another_process",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env(
+            CHILD_ENV,
+            format!("{}|{}", lib.display(), cfg.lock_dir.display()),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "child ended early");
+        // The harness prints "test NAME ... " before it, on the same line.
+        if line.trim_end().ends_with("holding") {
+            break;
+        }
+    }
+    let backend = EdgeTpuBackend::open(&cfg).unwrap();
+    let e = open_err(
+        &backend,
+        vec![segment()],
+        &Assignment::parse_list("usb:0").unwrap(),
+    );
+    eprintln!("error: {e}");
+    match &e {
+        EdgeTpuError::DeviceBusy { holder, .. } => {
+            assert_eq!(holder, &format!("process {}", child.id()))
+        }
+        other => panic!("{other:?}"),
+    }
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    backend
+        .open_stages(
+            vec![segment()],
+            &Assignment::parse_list("usb:0").unwrap(),
+            &StageOptions::default(),
+        )
+        .unwrap();
+}
