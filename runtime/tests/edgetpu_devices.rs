@@ -180,6 +180,7 @@ fn report_lists_libraries_versions_and_devices() {
     let cfg = config(&tc, &lib);
     // Hold the USB device, as another stage would.
     let backend = EdgeTpuBackend::open(&cfg).unwrap();
+    assert_eq!(backend.version_warning(), None);
     let held = backend.lock(&backend.devices().unwrap()[1]).unwrap();
     let r = device_report(&cfg);
     assert!(r.is_available(), "{r}");

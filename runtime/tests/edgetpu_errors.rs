@@ -434,7 +434,10 @@ fn incompatible_library_versions_are_refused_unless_allowed() {
         other => panic!("{other:?}"),
     }
     cfg.allow_version_mismatch = true;
-    EdgeTpuBackend::open(&cfg).unwrap();
+    let backend = EdgeTpuBackend::open(&cfg).unwrap();
+    assert!(backend
+        .version_warning()
+        .is_some_and(|w| w.starts_with("allowed mismatch: libedgetpu is built against TF 2.5.0")));
 }
 
 #[test]

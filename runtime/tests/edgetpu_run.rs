@@ -8,7 +8,7 @@ mod common;
 mod support;
 
 use common::npz;
-use support::{build_standin, config, models_dir, toolchain, wrap_as_edgetpu, Standin};
+use support::{build_standin, config, models_dir, toolchain, wrap_as_edgetpu, Hooks, Standin};
 use tpupipe_runtime::edgetpu::{
     Assignment, BulkInQueueLength, DelegateOptions, EdgeTpuBackend, EdgeTpuStage, Performance,
     StageOptions,
@@ -178,17 +178,8 @@ fn each_stage_runs_on_its_own_device() {
         .unwrap();
     assert_eq!(stages[0].device().path, b);
     assert_eq!(stages[1].device().path, a);
-    // SAFETY: the stand-in's test hook has this signature; loading the same file again
-    // returns the instance the backend uses.
-    let standin = unsafe { libloading::Library::new(&lib) }.unwrap();
-    let invocations = |path: &str| -> i64 {
-        let f: libloading::Symbol<unsafe extern "C" fn(*const std::ffi::c_char) -> i64> =
-            // SAFETY: as above.
-            unsafe { standin.get(b"tpupipe_standin_invocations\0") }.unwrap();
-        let c = std::ffi::CString::new(path).unwrap();
-        // SAFETY: a NUL-terminated string valid for the call.
-        unsafe { f(c.as_ptr()) }
-    };
+    let hooks = Hooks::new(&lib);
+    let invocations = |path: &str| hooks.invocations(path);
     // One warm-up run each.
     assert_eq!((invocations(a), invocations(b)), (1, 1));
     for _ in 0..3 {
@@ -198,6 +189,10 @@ fn each_stage_runs_on_its_own_device() {
     let out = run_by_name(&mut stages[1], &in2);
     assert_eq!(out[0].1, gold2[0].1.data);
     assert_eq!((invocations(a), invocations(b)), (2, 4));
+    // Dropping a stage frees its delegate, which closes its device.
+    assert_eq!((hooks.open_refs(a), hooks.open_refs(b)), (1, 1));
+    drop(stages.remove(0));
+    assert_eq!((hooks.open_refs(a), hooks.open_refs(b)), (1, 0));
 }
 
 /// A stage is `Send`: it can be moved to a worker thread and run there.

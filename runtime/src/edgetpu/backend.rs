@@ -100,6 +100,16 @@ impl EdgeTpuBackend {
         &self.versions
     }
 
+    /// The warning to show when the version pairing cannot be verified
+    /// ([`Compatibility::Unverified`]), or when a known mismatch was allowed.
+    pub fn version_warning(&self) -> Option<String> {
+        match &self.versions.compatibility {
+            Compatibility::Matched => None,
+            Compatibility::Unverified(note) => Some(note.clone()),
+            Compatibility::Incompatible(reason) => Some(format!("allowed mismatch: {reason}")),
+        }
+    }
+
     /// Where the TFLite library was loaded from.
     pub fn tflite_path(&self) -> &str {
         &self.tflite.path

@@ -251,3 +251,40 @@ pub fn wrap_with_options(model: &[u8], options: Vec<u8>, extra_cpu_op: bool) -> 
     schema::finish_model_buffer(&mut fbb, root);
     fbb.finished_data().to_vec()
 }
+
+/// The stand-in's test hooks, on the instance the backend loaded from the same file.
+pub struct Hooks {
+    lib: libloading::Library,
+}
+
+impl Hooks {
+    /// Opens the hooks of the stand-in at `path` (already loaded: the same instance).
+    pub fn new(path: &Path) -> Hooks {
+        // SAFETY: the stand-in's initialisers only set up its globals.
+        Hooks {
+            lib: unsafe { libloading::Library::new(path) }.unwrap(),
+        }
+    }
+
+    fn call<T: Copy + Into<i64>>(&self, name: &[u8], device: &str) -> i64 {
+        let c = std::ffi::CString::new(device).unwrap();
+        // SAFETY: both hooks take a NUL-terminated path and return an integer of type T.
+        unsafe {
+            let f = *self
+                .lib
+                .get::<unsafe extern "C" fn(*const std::ffi::c_char) -> T>(name)
+                .unwrap();
+            f(c.as_ptr()).into()
+        }
+    }
+
+    /// Custom-op kernel runs on the device at `device` so far.
+    pub fn invocations(&self, device: &str) -> i64 {
+        self.call::<i64>(b"tpupipe_standin_invocations\0", device)
+    }
+
+    /// Delegates currently holding the device at `device`.
+    pub fn open_refs(&self, device: &str) -> i64 {
+        self.call::<i32>(b"tpupipe_standin_open_refs\0", device)
+    }
+}
