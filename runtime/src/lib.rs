@@ -19,6 +19,8 @@
 extern crate alloc;
 
 pub mod dtype;
+#[cfg(feature = "edgetpu")]
+pub mod edgetpu;
 mod error;
 pub mod ids;
 pub mod interp;
