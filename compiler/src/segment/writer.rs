@@ -261,7 +261,8 @@ pub fn write_segment<'n>(
     let sg = model.main_subgraph();
     let ops: Vec<_> = spec.ops.iter().map(|&i| sg.operator(i)).collect();
 
-    // Reject operators and tensors with parts the object API would drop.
+    // Reject operators with parts the object API would drop (tensors are checked as their
+    // buffers are collected).
     for op in &ops {
         check_operator(op)?;
     }
