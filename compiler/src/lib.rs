@@ -15,6 +15,9 @@
 //! - [`split`] and [`segment`]: cutting the model and writing each segment.
 //! - [`synth`]: the paper's synthetic model families; [`svg`]: charts of simulated throughput.
 //!
+//! The types most callers need are re-exported at the crate root ([`Builder`], [`Graph`],
+//! [`Cuts`], [`CostModel`], [`Split`] and their errors, ...); module paths stay valid.
+//!
 //! The plan the compiler writes is a runtime type ([`tpupipe_runtime::plan`]), since the final
 //! binary reads it without this crate.
 
@@ -33,9 +36,17 @@ pub mod split;
 pub mod svg;
 pub mod synth;
 
+// The types callers reach for; each stays at its module path too.
 pub use builder::{Builder, SplitOutcome};
+pub use cost::{CostModel, SegmentEstimate};
 pub use error::Error;
+pub use graph::{Graph, GraphError, OpInfo, SegmentIo};
 pub use loaded_model::LoadedModel;
 pub use model_file::ModelFile;
+pub use planner::context::{PlanContext, PlanningError, SearchOptions};
+pub use planner::layout::Layout;
 pub use planner::report::PlanReport;
+pub use planner::{Cuts, PlanError};
+pub use segment::{Route, SegmentBytes, SegmentError, SegmentSpec};
+pub use split::Split;
 pub use tpupipe_runtime::plan::{Clock, Device, HostLink, Interface, Plan, Profile, Strategy};

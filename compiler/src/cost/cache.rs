@@ -6,12 +6,14 @@
 //! be cached. This is why on-chip use can *drop* as a model grows: FC N=1980 caches 2 of its 3
 //! big layers (7.73 MiB), N=2020 only 1 (4.19 MiB) because the second no longer fits.
 
+#[cfg(test)]
 use super::layer::Layer;
 use tpupipe_runtime::ByteCount;
 
 /// Where each layer's parameters live.
+#[cfg(test)]
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Placement {
+pub(crate) struct Placement {
     /// Stored bytes kept on chip.
     pub on_chip: ByteCount,
     /// Stored bytes streamed on every inference.
@@ -20,8 +22,10 @@ pub struct Placement {
     pub cached: Vec<bool>,
 }
 
-/// Places `layers` (one segment, execution order) into a cache of `budget` bytes.
-pub fn place(layers: &[Layer], budget: ByteCount) -> Placement {
+/// Places `layers` (one segment, execution order) into a cache of `budget` bytes: the rule
+/// itself, the reference [`Filler`] is tested against.
+#[cfg(test)]
+pub(crate) fn place(layers: &[Layer], budget: ByteCount) -> Placement {
     let mut p = Placement {
         cached: Vec::with_capacity(layers.len()),
         ..Placement::default()
@@ -42,7 +46,7 @@ pub fn place(layers: &[Layer], budget: ByteCount) -> Placement {
 /// Incremental [`place`]: adding layers one at a time at the end of a segment gives the same
 /// result as placing the whole segment at once (the rule never revisits earlier layers).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Filler {
+pub(crate) struct Filler {
     /// Bytes cached so far.
     pub on_chip: u64,
     /// Bytes streamed so far.

@@ -43,7 +43,7 @@ fn out_elements(graph: &Graph, op: &OpInfo) -> u64 {
 
 /// Classifies one operator. Shapes the rules do not recognise fall back to counting the
 /// operator as elementwise work over its MACs with its file parameter bytes.
-pub fn layer_of(graph: &Graph, op: &OpInfo) -> Layer {
+pub(crate) fn layer_of(graph: &Graph, op: &OpInfo) -> Layer {
     let params = op.param_bytes.bytes();
     let fallback = || {
         if op.macs > 0 {

@@ -6,7 +6,7 @@ pub use tpupipe_runtime::plan::{Clock, HostLink, Interface};
 
 /// Transfer and invoke figures of one link.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Link {
+pub(crate) struct Link {
     /// Host-to-device, ms per MiB (inputs and streamed parameters).
     pub host_to_device_ms_per_mib: f64,
     /// Device-to-host, ms per MiB (outputs), including the host-side re-layout.
@@ -39,7 +39,7 @@ impl Link {
 }
 
 /// Factor applied to compute time at `clock` relative to the calibrated (max) clock.
-pub fn compute_scale(clock: Clock) -> f64 {
+pub(crate) fn compute_scale(clock: Clock) -> f64 {
     match clock {
         Clock::Max => 1.0,
         Clock::Std => 2.0,

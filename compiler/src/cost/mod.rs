@@ -12,7 +12,7 @@
 //! weights are re-fetched per block of positions ([`Layer::stream_refetch`]).
 //!
 //! - which layers are cached follows the compiler's whole-layer, execution-order rule
-//!   ([`cache`]) over the padded layout the compiler stores ([`layer`]);
+//!   (`cost/cache.rs`) over the padded layout the compiler stores ([`layer`]);
 //! - link rates and invoke overhead depend on the [`Interface`], compute on the [`Clock`];
 //! - every constant comes from [`calibration`], fitted to `../shared/calibration`.
 //!
@@ -20,7 +20,7 @@
 //! calibration families without model files; [`from_graph`] adapts a real
 //! [`Graph`](crate::graph::Graph).
 
-pub mod cache;
+pub(crate) mod cache;
 pub mod calibration;
 pub mod from_graph;
 pub mod interface;
@@ -28,7 +28,8 @@ pub mod layer;
 pub mod pipeline;
 pub mod synthetic;
 
-pub use interface::{compute_scale, Clock, HostLink, Interface, Link};
+pub(crate) use interface::{compute_scale, Link};
+pub use interface::{Clock, HostLink, Interface};
 pub use layer::{Layer, LayerKind};
 
 use calibration::MIB;
@@ -110,7 +111,7 @@ pub struct SegmentEstimate {
 
 /// Running sums over a segment grown one layer at a time at its end.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct SegmentSums {
+pub(crate) struct SegmentSums {
     fill: cache::Filler,
     param_bytes: u64,
     macs: u64,
@@ -174,7 +175,12 @@ impl CostModel {
     }
 
     /// Turns running sums into an estimate.
-    pub fn finish(&self, sums: &SegmentSums, bytes_in: u64, bytes_out: u64) -> SegmentEstimate {
+    pub(crate) fn finish(
+        &self,
+        sums: &SegmentSums,
+        bytes_in: u64,
+        bytes_out: u64,
+    ) -> SegmentEstimate {
         self.finish_with(
             sums,
             bytes_in,
@@ -187,7 +193,7 @@ impl CostModel {
 
     /// Like [`CostModel::finish`], but with on-chip and off-chip bytes reported by the real
     /// compiler (a profile). Streamed bytes are weighted by the segment's average refetch factor.
-    pub fn finish_with_placement(
+    pub(crate) fn finish_with_placement(
         &self,
         sums: &SegmentSums,
         bytes_in: u64,

@@ -33,7 +33,7 @@ pub struct PipelineEstimate {
 
 /// The host overhead per stage for a plan running on `tpus` TPUs in total: zero for a single
 /// TPU (no hand-off between threads), [`HOST_STAGE_OVERHEAD_MS`] otherwise.
-pub fn host_overhead_ms(tpus: usize) -> f64 {
+pub(crate) fn host_overhead_ms(tpus: usize) -> f64 {
     if tpus > 1 {
         HOST_STAGE_OVERHEAD_MS
     } else {
@@ -42,7 +42,7 @@ pub fn host_overhead_ms(tpus: usize) -> f64 {
 }
 
 /// The time between two results of one stage: `(stage + host) / replicas`.
-pub fn stage_interval_ms(stage_ms: f64, host_ms: f64, replicas: usize) -> f64 {
+pub(crate) fn stage_interval_ms(stage_ms: f64, host_ms: f64, replicas: usize) -> f64 {
     (stage_ms + host_ms) / replicas.max(1) as f64
 }
 

@@ -24,6 +24,8 @@
 //! operators and activations = output elements; pooling = output elements × kernel area; others 0
 //! (plus `CONV_3D`, `BATCH_MATMUL` and reductions, see [`stats`]).
 
+#[cfg(test)]
+mod check_order_tests;
 mod error;
 mod liveness;
 mod names;

@@ -22,7 +22,7 @@ use tpupipe_runtime::schema::BuiltinOperator as B;
 use tpupipe_runtime::{OpKind, OperatorView, TensorId};
 
 /// Product of the dimensions (1 for a scalar), saturating.
-pub fn elements(shape: &[usize]) -> u64 {
+pub(crate) fn elements(shape: &[usize]) -> u64 {
     shape
         .iter()
         .fold(1u64, |acc, &d| acc.saturating_mul(d as u64))
@@ -33,7 +33,7 @@ fn product(dims: &[usize]) -> u64 {
 }
 
 /// True for the operators counted as one MAC per output element.
-pub fn is_elementwise(op: B) -> bool {
+pub(crate) fn is_elementwise(op: B) -> bool {
     matches!(
         op,
         B::ADD

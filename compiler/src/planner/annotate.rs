@@ -6,7 +6,7 @@ use crate::cost::{Clock, HostLink, Interface};
 use tpupipe_runtime::plan::Plan;
 
 /// Fills the optional cost fields of `plan` from `summary` (same cuts).
-pub fn annotate_plan(
+pub(crate) fn annotate_plan(
     plan: &mut Plan,
     summary: &PlanSummary,
     interface: Interface,

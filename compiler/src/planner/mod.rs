@@ -14,10 +14,10 @@
 //!   taking inferences in turn ([`layout`]).
 //! - [`search`]: the exact search behind `balanced`, `profiled` and replication;
 //!   [`brute_force`]: the test oracle; [`context`]: planning and summarising one model;
-//!   [`annotate`]: cost figures for split plans; [`report`]: a plan's figures as `tpupipe plan`
+//!   `annotate`: cost figures for split plans; [`report`]: a plan's figures as `tpupipe plan`
 //!   prints them.
 
-pub mod annotate;
+pub(crate) mod annotate;
 pub mod balanced;
 pub mod brute_force;
 pub mod context;

@@ -28,7 +28,7 @@ impl<'s> ModelCost<'s> {
     }
 
     /// Running sums of positions `range` for a segment reading `bytes_in` bytes.
-    pub fn sums(&self, range: Range<usize>, bytes_in: u64) -> SegmentSums {
+    pub(crate) fn sums(&self, range: Range<usize>, bytes_in: u64) -> SegmentSums {
         let budget = self.model.budget_for(bytes_in);
         let mut sums = SegmentSums::default();
         for l in &self.source.layers()[range] {

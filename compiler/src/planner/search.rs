@@ -98,7 +98,7 @@ impl CostTable {
 
 /// What a layout may look like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
+pub(crate) enum Shape {
     /// Exactly `n` segments, one TPU each.
     Segments(usize),
     /// At most `n` TPUs in total, any number of segments, each on one or more TPUs.
@@ -311,7 +311,7 @@ impl Search<'_> {
 
 /// The optimal layout of `table` in `shape` with `host` ms of host overhead on every stage.
 /// `None` when no layout exists (more segments than positions, or no positions).
-pub fn optimal_layout(table: &CostTable, shape: Shape, host: f64) -> Option<Layout> {
+pub(crate) fn optimal_layout(table: &CostTable, shape: Shape, host: f64) -> Option<Layout> {
     let len = table.len();
     let units = shape.units();
     if len == 0 || units == 0 || matches!(shape, Shape::Segments(n) if n > len) {

@@ -127,7 +127,7 @@ impl Objective {
 }
 
 /// The position ranges of the segments `cuts` makes of `len` positions.
-pub fn segment_ranges(cuts: &[usize], len: usize) -> Vec<Range<usize>> {
+pub(crate) fn segment_ranges(cuts: &[usize], len: usize) -> Vec<Range<usize>> {
     let mut bounds = Vec::with_capacity(cuts.len() + 2);
     bounds.push(0);
     bounds.extend_from_slice(cuts);
@@ -136,7 +136,7 @@ pub fn segment_ranges(cuts: &[usize], len: usize) -> Vec<Range<usize>> {
 }
 
 /// Each segment's stage time.
-pub fn stage_times(cost: &dyn SegmentCostFn, cuts: &[usize]) -> Vec<f64> {
+pub(crate) fn stage_times(cost: &dyn SegmentCostFn, cuts: &[usize]) -> Vec<f64> {
     segment_ranges(cuts, cost.len())
         .into_iter()
         .map(|r| cost.stage_ms(r))

@@ -33,13 +33,13 @@ use tpupipe_runtime::schema;
 use tpupipe_runtime::{BufferIndex, ModelView, OpIndex, OperatorView, SubgraphView, TensorId};
 
 /// The metadata entry copied into every segment when the source has it.
-pub const MIN_RUNTIME_VERSION: &str = "min_runtime_version";
+pub(crate) const MIN_RUNTIME_VERSION: &str = "min_runtime_version";
 
 /// The signature key of the segment's single signature.
-pub const SIGNATURE_KEY: &str = "serving_default";
+pub(crate) const SIGNATURE_KEY: &str = "serving_default";
 
 /// Alignment of constant data in the output, in bytes.
-pub const DATA_ALIGNMENT: usize = 16;
+pub(crate) const DATA_ALIGNMENT: usize = 16;
 
 /// Largest flatbuffer the builder can produce.
 const MAX_FLATBUFFER: u64 = flatbuffers::FLATBUFFERS_MAX_BUFFER_SIZE as u64;
@@ -261,7 +261,8 @@ pub fn write_segment<'n>(
     let sg = model.main_subgraph();
     let ops: Vec<_> = spec.ops.iter().map(|&i| sg.operator(i)).collect();
 
-    // Reject operators and tensors with parts the object API would drop.
+    // Reject operators with parts the object API would drop (tensors are checked as their
+    // buffers are collected).
     for op in &ops {
         check_operator(op)?;
     }

@@ -42,14 +42,14 @@ use tpupipe_runtime::{ElementType, OpIndex, Quantization, TensorId};
 pub const BUFFER_ALIGN: usize = 16;
 
 /// The TFLite schema version written into every model.
-pub const TFLITE_SCHEMA_VERSION: u32 = 3;
+pub(crate) const TFLITE_SCHEMA_VERSION: u32 = 3;
 
 /// Largest model [`serialize_model`] accepts: flatbuffers address at most 2 GiB, and the tables
 /// around the constant data need some room.
 pub const MAX_MODEL_BYTES: u64 = (1 << 31) - (1 << 24);
 
 /// The signature key the TFLite converter gives a Keras model's default signature.
-pub const SIGNATURE_KEY: &str = "serving_default";
+pub(crate) const SIGNATURE_KEY: &str = "serving_default";
 
 /// Why a model could not be built.
 #[derive(Debug, thiserror::Error)]

@@ -43,13 +43,13 @@ fn add_options() -> AddOptionsT {
 }
 
 /// Name of the model's input tensor (as the converter names a Keras model's input).
-pub const INPUT_NAME: &str = "serving_default_input:0";
+pub(crate) const INPUT_NAME: &str = "serving_default_input:0";
 /// Name of the model's output tensor.
-pub const OUTPUT_NAME: &str = "StatefulPartitionedCall:0";
+pub(crate) const OUTPUT_NAME: &str = "StatefulPartitionedCall:0";
 
 /// How to emit the model.
 #[derive(Clone, Debug)]
-pub struct EmitOptions {
+pub(crate) struct EmitOptions {
     /// The model input's shape (`[1, 64]`, `[1, H, W, 3]`).
     pub input_shape: Vec<usize>,
     /// Float32 input and output with QUANTIZE / DEQUANTIZE at the ends.
@@ -65,7 +65,7 @@ pub struct EmitOptions {
 ///
 /// Panics if `ranges` or `names` do not have one entry per value / layer of `net` (a caller bug:
 /// both come from the same family builder).
-pub fn emit(
+pub(crate) fn emit(
     net: &FloatNet,
     ranges: &[RangeObserver],
     names: &[String],

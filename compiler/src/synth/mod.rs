@@ -8,8 +8,8 @@
 //! the layer two before) and optionally with float I/O (`QUANTIZE` / `DEQUANTIZE` at the ends).
 //!
 //! How a model is made: the float network is drawn (Glorot-uniform weights, small uniform biases,
-//! see [`net::glorot_layer`]), run on random inputs uniform in [-1, 1) to record the range of every
-//! activation ([`net::FloatNet::calibrate`], the converter's calibration with a random
+//! see `net::glorot_layer`), run on random inputs uniform in [-1, 1) to record the range of every
+//! activation (`net::FloatNet::calibrate`, the converter's calibration with a random
 //! representative dataset), then quantized with the converter's rules ([`quant`]) and written with
 //! [`builder::ModelBuilder`] ([`emit`]). The same spec and seed always give the same bytes.
 

@@ -1,7 +1,7 @@
 //! The float network behind a synthetic model, and its calibration.
 //!
 //! A [`FloatNet`] is a chain of float layers over numbered values: value 0 is the network input,
-//! layer `k` writes value `k + 1`. [`FloatNet::calibrate`] runs the float network on random inputs
+//! layer `k` writes value `k + 1`. `FloatNet::calibrate` runs the float network on random inputs
 //! and records the range of every value, which is what the TFLite converter does with a
 //! representative dataset; the quantized model then takes its activation scales from these ranges
 //! (see [`super::quant`]).
@@ -16,7 +16,7 @@ use super::quant::RangeObserver;
 use super::rng::SynthRng;
 
 /// Spatial kernel size of the convolutions (3x3).
-pub const KERNEL: usize = 3;
+pub(crate) const KERNEL: usize = 3;
 
 /// One float layer.
 #[derive(Clone, Debug)]
@@ -79,7 +79,7 @@ impl FloatLayer {
 /// Glorot-uniform weights (Keras' default initializer) for a layer with these fan-in and
 /// fan-out, and biases uniform in `[-BIAS_LIMIT, BIAS_LIMIT)` (Keras starts biases at 0; small
 /// random biases exercise the bias path of the quantized kernels).
-pub fn glorot_layer(
+pub(crate) fn glorot_layer(
     rng: &mut SynthRng,
     n_weights: usize,
     fan_in: usize,
@@ -94,7 +94,7 @@ pub fn glorot_layer(
 
 /// The name Keras gives the `k`-th layer (from 0) of kind `base` in a `Sequential` model:
 /// `sequential/{base}` for the first, `sequential/{base}_{k}` after it.
-pub fn keras_layer_name(base: &str, k: usize) -> String {
+pub(crate) fn keras_layer_name(base: &str, k: usize) -> String {
     if k == 0 {
         format!("sequential/{base}")
     } else {
@@ -103,7 +103,7 @@ pub fn keras_layer_name(base: &str, k: usize) -> String {
 }
 
 /// Bound of the random biases.
-pub const BIAS_LIMIT: f32 = 0.1;
+pub(crate) const BIAS_LIMIT: f32 = 0.1;
 
 /// Spatial layout of a simulation run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,7 +217,7 @@ impl FloatNet {
 
     /// Runs `samples` inputs uniform in `[-1, 1)` drawn from `rng` and returns the range of every
     /// value over all of them.
-    pub fn calibrate(
+    pub(crate) fn calibrate(
         &self,
         rng: &mut SynthRng,
         samples: usize,

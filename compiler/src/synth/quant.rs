@@ -15,10 +15,10 @@ use tpupipe_runtime::Quantization;
 
 /// Smallest activation range used; a tensor that stayed constant during calibration (a dead ReLU
 /// layer, say) still needs a positive scale.
-pub const MIN_ACTIVATION_RANGE: f32 = 1e-3;
+pub(crate) const MIN_ACTIVATION_RANGE: f32 = 1e-3;
 
 /// The fixed output quantization of int8 TANH: scale 1/128, zero point 0.
-pub const TANH_OUTPUT_SCALE: f32 = 1.0 / 128.0;
+pub(crate) const TANH_OUTPUT_SCALE: f32 = 1.0 / 128.0;
 
 /// Per-tensor quantization with one scale and zero point.
 pub fn per_tensor(scale: f32, zero_point: i64) -> Quantization {
@@ -41,7 +41,7 @@ pub fn per_axis(scales: Vec<f32>, axis: i32) -> Quantization {
 
 /// The range of values a tensor took during calibration.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RangeObserver {
+pub(crate) struct RangeObserver {
     /// Smallest value seen (`+inf` before any).
     pub min: f32,
     /// Largest value seen (`-inf` before any).
@@ -74,7 +74,7 @@ impl RangeObserver {
 
 /// Asymmetric int8 `(scale, zero_point)` covering `[min, max]` (widened to contain 0 and to at
 /// least [`MIN_ACTIVATION_RANGE`]). Non-finite bounds count as 0.
-pub fn asymmetric_int8(min: f32, max: f32) -> (f32, i64) {
+pub(crate) fn asymmetric_int8(min: f32, max: f32) -> (f32, i64) {
     let lo = if min.is_finite() { min.min(0.0) } else { 0.0 };
     let mut hi = if max.is_finite() { max.max(0.0) } else { 0.0 };
     if hi - lo < MIN_ACTIVATION_RANGE {
@@ -97,7 +97,7 @@ pub enum WeightGranularity {
 
 /// Symmetric int8 weights with their scales.
 #[derive(Clone, Debug, PartialEq)]
-pub struct QuantizedWeights {
+pub(crate) struct QuantizedWeights {
     /// The int8 values, same layout as the float weights (output channel first).
     pub values: Vec<i8>,
     /// One scale per output channel, or a single scale.
@@ -135,7 +135,7 @@ fn symmetric_scale(max_abs: f32) -> f32 {
 /// Quantizes `weights` laid out as `out_channels` equal slices (output channel first).
 ///
 /// Panics if `out_channels` is 0 or does not divide the length; callers build the weights.
-pub fn quantize_weights(
+pub(crate) fn quantize_weights(
     weights: &[f32],
     out_channels: usize,
     granularity: WeightGranularity,
@@ -167,7 +167,7 @@ pub fn quantize_weights(
 
 /// Quantizes a bias for an op with this input scale and these weights: int32 values and the
 /// bias quantization (`input_scale * weight_scale`, zero points 0, per-axis when the weights are).
-pub fn quantize_bias(
+pub(crate) fn quantize_bias(
     bias: &[f32],
     input_scale: f32,
     weights: &QuantizedWeights,
