@@ -11,9 +11,9 @@
 
 use std::time::{Duration, Instant};
 use tpupipe_compiler::graph::Graph;
-use tpupipe_compiler::Strategy;
 use tpupipe_compiler::planner::Cuts;
 use tpupipe_compiler::split::Split;
+use tpupipe_compiler::Strategy;
 use tpupipe_runtime::interp::Interpreter;
 use tpupipe_runtime::pipeline::cpu::{CpuExecutor, CpuPipelineBuilder};
 use tpupipe_runtime::pipeline::{Input, PipelineOptions, StageExecutor};

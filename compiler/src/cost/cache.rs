@@ -46,7 +46,7 @@ pub(crate) fn place(layers: &[Layer], budget: ByteCount) -> Placement {
 /// Incremental [`place`]: adding layers one at a time at the end of a segment gives the same
 /// result as placing the whole segment at once (the rule never revisits earlier layers).
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Filler {
+pub struct Filler {
     /// Bytes cached so far.
     pub on_chip: u64,
     /// Bytes streamed so far.

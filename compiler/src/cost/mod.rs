@@ -20,7 +20,7 @@
 //! calibration families without model files; [`from_graph`] adapts a real
 //! [`Graph`](crate::graph::Graph).
 
-pub(crate) mod cache;
+pub mod cache;
 pub mod calibration;
 pub mod from_graph;
 pub mod interface;
