@@ -2,8 +2,8 @@
 
 #![cfg(feature = "edgetpu")]
 
-#[path = "standin_libedgetpu/support.rs"]
-mod support;
+mod edgetpu_support;
+use edgetpu_support as support;
 
 use std::path::PathBuf;
 use support::{build_standin, config, toolchain, Standin};

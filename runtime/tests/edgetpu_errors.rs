@@ -5,8 +5,8 @@
 
 #![cfg(feature = "edgetpu")]
 
-#[path = "standin_libedgetpu/support.rs"]
-mod support;
+mod edgetpu_support;
+use edgetpu_support as support;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

@@ -4,8 +4,8 @@
 #![cfg(feature = "edgetpu")]
 
 mod common;
-#[path = "standin_libedgetpu/support.rs"]
-mod support;
+mod edgetpu_support;
+use edgetpu_support as support;
 
 use common::npz;
 use support::{build_standin, config, models_dir, toolchain, wrap_as_edgetpu, Hooks, Standin};

@@ -4,8 +4,8 @@
 
 #![cfg(feature = "edgetpu")]
 
-#[path = "standin_libedgetpu/support.rs"]
-mod support;
+mod edgetpu_support;
+use edgetpu_support as support;
 
 use libloading::Library;
 use std::ffi::{c_char, c_int, CString};

@@ -192,6 +192,16 @@ pub struct PlanPipelineOptions {
     pub cpu_fallback: bool,
     /// Queue depth and failure policy.
     pub pipeline: PipelineOptions,
+    /// Where the libraries and lock files are (default: from the environment).
+    #[cfg(feature = "edgetpu")]
+    pub edgetpu: Option<crate::edgetpu::BackendConfig>,
+    /// Which Edge TPU runs which stage: automatic, or one device per Edge TPU stage replica
+    /// in stage order (`usb:0,usb:1`, see [`crate::edgetpu::Assignment::parse_list`]).
+    #[cfg(feature = "edgetpu")]
+    pub devices: crate::edgetpu::Assignment,
+    /// How each Edge TPU stage is set up (delegate options, warm-up).
+    #[cfg(feature = "edgetpu")]
+    pub stage: crate::edgetpu::StageOptions,
 }
 
 /// A pipeline built from a plan, with where each stage runs.
@@ -262,8 +272,9 @@ impl PlanPipeline {
             .iter()
             .map(|r| (r.tensor.as_str(), r))
             .collect();
+        let mut tpu = tpu::Opener::new(plan, &models, options);
         for (i, (segment, m)) in plan.segments.iter().zip(&models).enumerate() {
-            let (placement, bytes) = place(i, segment.device(), m, options)?;
+            let (placement, bytes) = place(i, segment.device(), m, options, &mut tpu)?;
             // The uncompiled model defines the segment's interface (a compiled model keeps the
             // same tensors); check it against the plan.
             let interface_model = m.cpu.as_ref().unwrap_or(&bytes);
@@ -288,13 +299,12 @@ impl PlanPipeline {
         }
         let spec = spec_from_plan(plan, &stages)?;
         let devices: Vec<Device> = placements.iter().map(|p| p.device).collect();
+        let mut opened = tpu.into_stages();
         let factory =
-            move |stage: usize, _replica: usize| -> Result<Box<dyn StageExecutor>, StageError> {
+            move |stage: usize, replica: usize| -> Result<Box<dyn StageExecutor>, StageError> {
                 match devices[stage] {
                     Device::Cpu => Ok(Box::new(CpuExecutor::from_bytes(&chosen[stage])?)),
-                    Device::EdgeTpu => Err(StageError::Failed(
-                        "this build has no Edge TPU backend".to_string(),
-                    )),
+                    Device::EdgeTpu => opened.take(stage, replica),
                 }
             };
         let pipeline = Pipeline::new(spec, factory, options.pipeline.clone())?;
@@ -311,6 +321,7 @@ fn place(
     planned: Device,
     models: &SegmentModels,
     options: &PlanPipelineOptions,
+    tpu: &mut tpu::Opener,
 ) -> Result<(StagePlacement, SegmentBytes), PlanPipelineError> {
     let cpu =
         |reason: Option<String>| -> Result<(StagePlacement, SegmentBytes), PlanPipelineError> {
@@ -335,20 +346,23 @@ fn place(
                 bytes,
             ))
         };
-    match (planned, options.backend) {
-        (Device::Cpu, _) | (_, BackendChoice::Cpu) => cpu(None),
-        (Device::EdgeTpu, BackendChoice::EdgeTpu) => Err(PlanPipelineError::EdgeTpuUnavailable {
-            segment,
-            reason: "this build has no Edge TPU backend".to_string(),
-        }),
-        (Device::EdgeTpu, BackendChoice::Auto) => {
-            let reason = "this build has no Edge TPU backend".to_string();
-            if options.cpu_fallback {
-                cpu(Some(reason))
-            } else {
-                Err(PlanPipelineError::EdgeTpuUnavailable { segment, reason })
-            }
+    if planned == Device::Cpu || options.backend == BackendChoice::Cpu {
+        return cpu(None);
+    }
+    match tpu.open(segment, models) {
+        Ok((detail, bytes)) => Ok((
+            StagePlacement {
+                stage: segment,
+                device: Device::EdgeTpu,
+                detail,
+                fallback_reason: None,
+            },
+            bytes,
+        )),
+        Err(reason) if options.backend == BackendChoice::Auto && options.cpu_fallback => {
+            cpu(Some(reason))
         }
+        Err(reason) => Err(PlanPipelineError::EdgeTpuUnavailable { segment, reason }),
     }
 }
 
@@ -573,4 +587,178 @@ fn dtype_named(name: &str) -> Option<ElementType> {
     [F32, F16, I8, U8, I16, I32, I64, Bool]
         .into_iter()
         .find(|t| t.name() == name)
+}
+
+/// Opening Edge TPU stages for a plan: the backend opened once (lazily, on the first stage that
+/// wants it), a device locked per replica, every stage opened before the pipeline starts so that
+/// a failure can fall back to the CPU.
+#[cfg(feature = "edgetpu")]
+mod tpu {
+    use super::{PlanPipelineOptions, SegmentBytes, SegmentModels};
+    use crate::edgetpu::{Assignment, EdgeTpuBackend, EdgeTpuError, EdgeTpuStage};
+    use crate::pipeline::{StageError, StageExecutor};
+    use crate::plan::Plan;
+    use std::collections::HashMap;
+
+    impl StageExecutor for EdgeTpuStage {
+        fn run(&mut self, inputs: &[&[u8]], outputs: &mut [&mut [u8]]) -> Result<(), StageError> {
+            EdgeTpuStage::run(self, inputs, outputs).map_err(|e| StageError::Failed(e.to_string()))
+        }
+    }
+
+    pub(super) struct Opener {
+        backend: Option<Result<EdgeTpuBackend, String>>,
+        options: PlanPipelineOptions,
+        replicas: Vec<usize>,
+        /// Explicit devices not yet given to a replica, in order.
+        explicit: Option<std::vec::IntoIter<crate::edgetpu::DeviceSpec>>,
+        stages: HashMap<(usize, usize), EdgeTpuStage>,
+    }
+
+    impl Opener {
+        pub(super) fn new(
+            plan: &Plan,
+            _models: &[SegmentModels],
+            options: &PlanPipelineOptions,
+        ) -> Opener {
+            let explicit = match &options.devices {
+                Assignment::Automatic => None,
+                Assignment::Explicit(list) => Some(list.clone().into_iter()),
+            };
+            Opener {
+                backend: None,
+                options: options.clone(),
+                replicas: plan.segments.iter().map(|s| s.replica_count()).collect(),
+                explicit,
+                stages: HashMap::new(),
+            }
+        }
+
+        fn backend(&mut self) -> Result<&EdgeTpuBackend, String> {
+            let config = self.options.edgetpu.clone();
+            self.backend
+                .get_or_insert_with(|| {
+                    let config = config.unwrap_or_else(crate::edgetpu::BackendConfig::from_env);
+                    EdgeTpuBackend::open(&config).map_err(|e| e.to_string())
+                })
+                .as_ref()
+                .map_err(Clone::clone)
+        }
+
+        /// Opens every replica of `segment` on its own Edge TPU; returns where they run.
+        pub(super) fn open(
+            &mut self,
+            segment: usize,
+            models: &SegmentModels,
+        ) -> Result<(String, SegmentBytes), String> {
+            let bytes = models.edgetpu.clone().ok_or_else(|| {
+                "the plan has no compiled model for it (compile it with `tpupipe compile`)"
+                    .to_string()
+            })?;
+            let replicas = self.replicas[segment];
+            let mut explicit: Vec<Assignment> = Vec::new();
+            if let Some(list) = &mut self.explicit {
+                for _ in 0..replicas {
+                    let spec = list.next().ok_or_else(|| {
+                        format!("--devices names fewer devices than the plan's Edge TPU stages need (segment {segment})")
+                    })?;
+                    explicit.push(Assignment::Explicit(vec![spec]));
+                }
+            }
+            let stage_options = self.options.stage;
+            let backend = self.backend()?;
+            let mut opened = Vec::with_capacity(replicas);
+            for r in 0..replicas {
+                let assignment = explicit.get(r).cloned().unwrap_or(Assignment::Automatic);
+                let lock = backend
+                    .reserve(1, &assignment)
+                    .map_err(|e| describe(&e))?
+                    .pop()
+                    .ok_or("no device was reserved")?;
+                let stage = backend
+                    .open_stage(segment, bytes.to_vec(), lock, &stage_options)
+                    .map_err(|e| describe(&e))?;
+                opened.push(stage);
+            }
+            let detail = opened
+                .iter()
+                .map(|s| s.device().to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            for (r, stage) in opened.into_iter().enumerate() {
+                self.stages.insert((segment, r), stage);
+            }
+            Ok((detail, bytes))
+        }
+
+        pub(super) fn into_stages(self) -> Opened {
+            Opened {
+                stages: self.stages,
+            }
+        }
+    }
+
+    fn describe(e: &EdgeTpuError) -> String {
+        e.to_string()
+    }
+
+    /// The opened stages, handed to the pipeline's executor factory.
+    pub(super) struct Opened {
+        stages: HashMap<(usize, usize), EdgeTpuStage>,
+    }
+
+    impl Opened {
+        pub(super) fn take(
+            &mut self,
+            stage: usize,
+            replica: usize,
+        ) -> Result<Box<dyn StageExecutor>, StageError> {
+            self.stages
+                .remove(&(stage, replica))
+                .map(|s| Box::new(s) as Box<dyn StageExecutor>)
+                .ok_or_else(|| StageError::Failed("the Edge TPU stage was not opened".into()))
+        }
+    }
+}
+
+/// Without the `edgetpu` feature no stage can run on an Edge TPU.
+#[cfg(not(feature = "edgetpu"))]
+mod tpu {
+    use super::{PlanPipelineOptions, SegmentBytes, SegmentModels};
+    use crate::pipeline::{StageError, StageExecutor};
+    use crate::plan::Plan;
+
+    pub(super) struct Opener;
+
+    impl Opener {
+        pub(super) fn new(_: &Plan, _: &[SegmentModels], _: &PlanPipelineOptions) -> Opener {
+            Opener
+        }
+
+        pub(super) fn open(
+            &mut self,
+            _segment: usize,
+            _models: &SegmentModels,
+        ) -> Result<(String, SegmentBytes), String> {
+            Err("this build of tpupipe has no Edge TPU backend (feature `edgetpu`)".into())
+        }
+
+        pub(super) fn into_stages(self) -> Opened {
+            Opened
+        }
+    }
+
+    pub(super) struct Opened;
+
+    impl Opened {
+        pub(super) fn take(
+            &mut self,
+            _: usize,
+            _: usize,
+        ) -> Result<Box<dyn StageExecutor>, StageError> {
+            Err(StageError::Failed(
+                "this build has no Edge TPU backend".into(),
+            ))
+        }
+    }
 }

@@ -1,61 +1,15 @@
-//! Test support for the Edge TPU backend tests: finding the shared TFLite C library, building the
-//! stand-in libedgetpu with `cc`, and wrapping a fixture model as an Edge TPU "compiled" model
+//! Test support for the Edge TPU backend tests: the stand-in libedgetpu (built by the
+//! `tpupipe-standin-libedgetpu` test crate), backend configs over it, and wrapping a fixture model as an Edge TPU "compiled" model
 //! per the stand-in convention (one `edgetpu-custom-op` whose options embed the model).
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tpupipe_runtime::edgetpu::{BackendConfig, LibraryPaths};
 use tpupipe_runtime::schema;
 
-/// The shared material: `TPUPIPE_SHARED`, else `<workspace>/../shared`.
-pub fn shared_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("TPUPIPE_SHARED").filter(|v| !v.is_empty()) {
-        return PathBuf::from(d);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared")
-}
-
-/// What the stand-in tests need: the TFLite C library and its headers, and a C compiler.
-pub struct Toolchain {
-    /// `libtensorflowlite_c.so`.
-    pub tflite_lib: PathBuf,
-    /// Its `include/` directory.
-    pub include: PathBuf,
-    /// The C compiler.
-    pub cc: String,
-}
-
-/// The toolchain, or `None` after printing why the test is skipped.
-pub fn toolchain() -> Option<Toolchain> {
-    let tflite = shared_dir().join("tflite");
-    let lib = tflite.join("lib/libtensorflowlite_c.so");
-    let include = tflite.join("include");
-    if !lib.is_file() || !include.join("tensorflow/lite/c/common.h").is_file() {
-        eprintln!(
-            "SKIPPED: no TFLite C library at {} (set TPUPIPE_SHARED)",
-            lib.display()
-        );
-        return None;
-    }
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
-    let ok = Command::new(&cc)
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!("SKIPPED: no C compiler '{cc}' to build the stand-in libedgetpu");
-        return None;
-    }
-    Some(Toolchain {
-        tflite_lib: lib,
-        include,
-        cc,
-    })
-}
+pub use tpupipe_standin_libedgetpu::{shared_dir, toolchain, Standin, Toolchain};
 
 /// A fresh directory under the test target's temp dir.
 pub fn temp_dir(tag: &str) -> PathBuf {
@@ -70,54 +24,9 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     d
 }
 
-/// How to build one stand-in: its devices (`usb:PATH,pci:PATH`) and extra `-D` defines
-/// (`STANDIN_OMIT_FREE_DELEGATE`, `STANDIN_CLAIM_NONE`, `STANDIN_TF_VERSION="\"2.5.0\""`).
-pub struct Standin<'a> {
-    /// The device list baked in.
-    pub devices: &'a str,
-    /// Extra defines.
-    pub defines: &'a [&'a str],
-}
-
-/// Compiles the stand-in into its own file (its own copy of the globals, so tests do not share
-/// device state) and returns the path of the `libedgetpu.so.1`.
+/// Compiles the stand-in into a fresh directory and returns the path of its `libedgetpu.so.1`.
 pub fn build_standin(tc: &Toolchain, s: &Standin) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/standin_libedgetpu");
-    let out_dir = temp_dir("standin");
-    let out = out_dir.join("libedgetpu.so.1");
-    let lib_dir = tc.tflite_lib.parent().unwrap();
-    let mut cmd = Command::new(&tc.cc);
-    cmd.args(["-shared", "-fPIC", "-O1", "-fvisibility=hidden", "-Wall"])
-        .arg("-I")
-        .arg(&tc.include)
-        .arg("-I")
-        .arg(&src)
-        .arg(format!("-DSTANDIN_DEVICES=\"{}\"", s.devices));
-    for d in s.defines {
-        cmd.arg(format!("-D{d}"));
-    }
-    for f in [
-        "standin_devices.c",
-        "standin_delegate.c",
-        "standin_probe.c",
-        "flexbuffer_map.c",
-    ] {
-        cmd.arg(src.join(f));
-    }
-    cmd.arg("-o")
-        .arg(&out)
-        .arg("-L")
-        .arg(lib_dir)
-        .arg("-ltensorflowlite_c")
-        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
-        .arg("-lpthread");
-    let o = cmd.output().expect("run the C compiler");
-    assert!(
-        o.status.success(),
-        "building the stand-in failed:\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    out
+    tpupipe_standin_libedgetpu::build(tc, s, &temp_dir("standin"))
 }
 
 /// A backend config over the shared TFLite library, `edgetpu`, and a fresh lock directory.
