@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tpupipe_runtime::edgetpu::{BackendConfig, LibraryPaths};
 use tpupipe_runtime::schema;
 
+#[allow(unused_imports)] // each test binary uses a part
 pub use tpupipe_standin_libedgetpu::{shared_dir, toolchain, Standin, Toolchain};
 
 /// A fresh directory under the test target's temp dir.
