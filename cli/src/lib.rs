@@ -14,7 +14,7 @@ pub mod format;
 pub mod pipeline_args;
 
 use clap::{Parser, Subcommand};
-use commands::{bench, inspect, plan, run, simulate, split, synth};
+use commands::{bench, devices, inspect, plan, run, simulate, split, synth};
 
 /// tpupipe: split TFLite models across several Coral Edge TPUs.
 #[derive(Debug, Parser)]
@@ -47,6 +47,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Measure a plan's pipeline (throughput, latency, per-stage figures) or a model.
     Bench(bench::BenchArgs),
+    /// List the Edge TPU libraries and devices, and why a backend is unavailable.
+    Devices(devices::DevicesArgs),
 }
 
 /// Runs the parsed command line.
@@ -59,5 +61,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Synth(a) => synth::run(a),
         Command::Run(a) => run::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Devices(a) => devices::run(a),
     }
 }

@@ -32,12 +32,27 @@ pub struct BackendArgs {
     /// Close the pipeline at the first stage failure instead of failing only that item.
     #[arg(long)]
     pub fail_fast: bool,
+    /// Which Edge TPU runs which stage, one per Edge TPU stage replica in stage order:
+    /// `usb:0,usb:1`, `pci:0`, `:0`, or device paths (default: automatic, skipping devices
+    /// another process holds).
+    #[arg(long)]
+    pub devices: Option<String>,
 }
 
 impl BackendArgs {
     /// The runtime's options.
-    pub fn options(&self) -> PlanPipelineOptions {
-        PlanPipelineOptions {
+    pub fn options(&self) -> anyhow::Result<PlanPipelineOptions> {
+        #[cfg(feature = "edgetpu")]
+        let devices = match &self.devices {
+            Some(list) => tpupipe_runtime::edgetpu::Assignment::parse_list(list)
+                .with_context(|| format!("--devices {list}"))?,
+            None => tpupipe_runtime::edgetpu::Assignment::Automatic,
+        };
+        #[cfg(not(feature = "edgetpu"))]
+        if self.devices.is_some() {
+            anyhow::bail!("--devices: this tpupipe was built without the Edge TPU backend");
+        }
+        Ok(PlanPipelineOptions {
             backend: match self.backend {
                 BackendArg::Cpu => BackendChoice::Cpu,
                 BackendArg::Edgetpu => BackendChoice::EdgeTpu,
@@ -51,7 +66,10 @@ impl BackendArgs {
                 } else {
                     FailurePolicy::FailItem
                 }),
-        }
+            #[cfg(feature = "edgetpu")]
+            devices,
+            ..Default::default()
+        })
     }
 }
 
@@ -66,7 +84,7 @@ pub fn open_plan(path: &Path, args: &BackendArgs) -> anyhow::Result<(Plan, PlanP
         .with_context(|| format!("{} is not a tpupipe plan", path.display()))?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let models = read_segments(&plan, dir)?;
-    let built = PlanPipeline::new(&plan, models, &args.options())
+    let built = PlanPipeline::new(&plan, models, &args.options()?)
         .with_context(|| format!("cannot run the plan {}", path.display()))?;
     Ok((plan, built))
 }

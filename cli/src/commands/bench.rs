@@ -140,8 +140,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         let (plan, built) = open_plan(&args.target, &args.backend)?;
         (Some(plan), built.pipeline, built.placements, None)
     } else {
+        let pipeline_options = args.backend.options()?.pipeline;
         let built = CpuPipelineBuilder::from_files(&[&args.target])
-            .and_then(|b| b.build(args.backend.options().pipeline))
+            .and_then(|b| b.build(pipeline_options))
             .with_context(|| format!("cannot run {}", args.target.display()))?;
         let placement = StagePlacement {
             stage: 0,

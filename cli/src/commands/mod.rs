@@ -1,6 +1,7 @@
 //! One module per subcommand: its clap `Args` struct and its `run` function.
 
 pub mod bench;
+pub mod devices;
 pub mod inspect;
 pub mod plan;
 pub mod run;

@@ -53,6 +53,16 @@ impl Tpupipe {
         )
     }
 
+    /// Runs `args` with extra environment variables.
+    pub fn run_with_env<S: AsRef<std::ffi::OsStr>>(&self, args: &[S], env: &[(&str, &str)]) -> Run {
+        let mut c = self.command(args);
+        c.envs(env.iter().copied());
+        Run::from(
+            c.output()
+                .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.bin.display())),
+        )
+    }
+
     /// Runs `args` and returns its stdout, failing the test (with its stderr) unless it
     /// succeeded.
     pub fn ok<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> String {
