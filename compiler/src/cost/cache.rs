@@ -43,7 +43,7 @@ pub(crate) fn place(layers: &[Layer], budget: ByteCount) -> Placement {
     p
 }
 
-/// Incremental [`place`]: adding layers one at a time at the end of a segment gives the same
+/// Incremental `place`: adding layers one at a time at the end of a segment gives the same
 /// result as placing the whole segment at once (the rule never revisits earlier layers).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Filler {
