@@ -151,15 +151,17 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
         && stride == cin;
     let rows = win.batches * win.out_h * win.out_w;
     let in_elems = input.num_elements();
-    let stage = cq.stage(
-        qin.scale,
-        &qout,
-        if groups == 1 {
-            GEMM_ROUNDING
-        } else {
-            GROUPED_ROUNDING
-        },
-    );
+    let rounding = if groups == 1 {
+        GEMM_ROUNDING
+    } else {
+        GROUPED_ROUNDING
+    };
+    // TFLite's uint8 kernel takes the legacy per-tensor multiplier (`f32` scale product).
+    let stage = if signed {
+        cq.stage(qin.scale, &qout, rounding)
+    } else {
+        cq.legacy_stage(qin.scale, &qout, rounding)
+    };
     let fused = u8_offset.and_then(|offset| {
         stage
             .upward_params()

@@ -82,7 +82,14 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
         (load8(signed, wdata[c * k + d]) - zps[c]) as i16
     });
     let block = ROW_BLOCK.min(batches.max(1));
-    let stage = cq.stage(qin.scale, &qout, GEMM_ROUNDING);
+    // TFLite takes the legacy multiplier (`f32` scale product) whenever the filter is quantized
+    // per tensor, and the per-channel (`f64`) ones otherwise.
+    let per_tensor = filter.quant.as_ref().is_some_and(|q| q.scale.len() == 1);
+    let stage = if per_tensor {
+        cq.legacy_stage(qin.scale, &qout, GEMM_ROUNDING)
+    } else {
+        cq.stage(qin.scale, &qout, GEMM_ROUNDING)
+    };
     let isa = gemm::detect();
     // The zero point mapped like the input bytes (in 0..=255 for valid 8-bit tensors).
     let mapped_zp = qin.zero_point + if signed { 128 } else { 0 };
