@@ -5,7 +5,7 @@
 //! When the GEMM has a fast `u8` path for the filter (x86-64 AVX-512 VNNI, `i8` weights), the
 //! im2col rows are the raw input bytes instead (shifted into `u8`, padding at the zero point) and
 //! the zero point is taken out inside the GEMM. uint8 filters with one zero point take that path
-//! too, packed as `w - 128` with a per-pixel row-sum correction (see `add_row_sums`).
+//! too, packed as `w - 128` with a per-pixel row-sum correction (see `row_term`).
 
 use super::common::{
     load8, to_i16, ChannelQuant, OutputStage, WeightedOperands, Window, GEMM_ROUNDING,
@@ -55,6 +55,8 @@ struct Conv {
     /// they fit the `u8` path's `i8` weights): each output pixel then adds this times the sum of
     /// its im2col row (minus the offset) to every channel's accumulator.
     row_coef: Option<i32>,
+    /// The per-pixel terms of `row_coef` for one block (fused path with `row_coef` only).
+    row_terms: Vec<i32>,
     /// Output pixels per GEMM call.
     block: usize,
     acc: Vec<i32>,
@@ -189,8 +191,7 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
     } else {
         cq.legacy_stage(qin.scale, &qout, rounding)
     };
-    // The row-sum term of shifted weights must be added before requantizing: no fusion then.
-    let fused = u8_offset.filter(|_| row_coef.is_none()).and_then(|offset| {
+    let fused = u8_offset.and_then(|offset| {
         stage
             .upward_params()
             .and_then(|params| rhs.fuse_u8(isa, offset, &params))
@@ -231,6 +232,11 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
         },
         u8_offset,
         row_coef,
+        row_terms: if row_coef.is_some() && fused.is_some() {
+            vec![0; block]
+        } else {
+            Vec::new()
+        },
         block,
         acc: if fused.is_some() {
             Vec::new()
@@ -280,21 +286,27 @@ fn im2col_row<T: Copy>(w: &Window, cin: usize, src: &[T], pad: T, p: usize, row:
     }
 }
 
-/// For each of `rows` im2col rows of `a` (depth `k`, stride `kp`), adds `coef * sum(a - offset)`
-/// to the row's first `n` accumulators (stride `np`) in `acc`. Exact in `i32`: the depth is at
-/// most [`gemm::MAX_DEPTH`] and `|coef| <= 128`.
+/// `coef * sum(a - offset)` over the first `k` values of im2col row `r` of `a` (stride `kp`):
+/// the term shifted uint8 weights add to every accumulator of that output pixel. Exact in `i32`:
+/// the depth is at most [`gemm::MAX_DEPTH`] and `|coef| <= 128`.
+#[inline]
+fn row_term(a: &[u8], r: usize, (k, kp): (usize, usize), offset: u8, coef: i32) -> i32 {
+    let sum: u32 = a[r * kp..r * kp + k].iter().map(|&x| u32::from(x)).sum();
+    coef * (sum as i32 - k as i32 * i32::from(offset))
+}
+
+/// Adds [`row_term`] of each of `rows` rows to the row's first `n` accumulators (stride `np`).
 fn add_row_sums(
     a: &[u8],
     rows: usize,
-    (k, kp): (usize, usize),
+    depth: (usize, usize),
     offset: u8,
     coef: i32,
     (n, np): (usize, usize),
     acc: &mut [i32],
 ) {
     for r in 0..rows {
-        let sum: u32 = a[r * kp..r * kp + k].iter().map(|&x| u32::from(x)).sum();
-        let term = coef * (sum as i32 - k as i32 * i32::from(offset));
+        let term = row_term(a, r, depth, offset, coef);
         for v in &mut acc[r * np..r * np + n] {
             *v += term;
         }
@@ -368,6 +380,15 @@ impl Conv {
                 &self.lhs8
             };
             let out = &mut out[p * n..(p + rows) * n];
+            if let (Some(fused), Some(coef)) = (&self.fused, self.row_coef) {
+                for (r, t) in self.row_terms[..rows].iter_mut().enumerate() {
+                    *t = row_term(a, r, (k, kp), offset, coef);
+                }
+                let terms = &self.row_terms[..rows];
+                gemm::gemm_u8_requant_rows(self.isa, a, rows, &self.rhs, fused, terms, out);
+                p += rows;
+                continue;
+            }
             if let Some(fused) = &self.fused {
                 gemm::gemm_u8_requant(self.isa, a, rows, &self.rhs, fused, out);
                 p += rows;
