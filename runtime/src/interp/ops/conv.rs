@@ -286,13 +286,11 @@ fn im2col_row<T: Copy>(w: &Window, cin: usize, src: &[T], pad: T, p: usize, row:
     }
 }
 
-/// `coef * sum(a - offset)` over the first `k` values of im2col row `r` of `a` (stride `kp`):
-/// the term shifted uint8 weights add to every accumulator of that output pixel. Exact in `i32`:
-/// the depth is at most [`gemm::MAX_DEPTH`] and `|coef| <= 128`.
+/// The term shifted uint8 weights add to every accumulator of output pixel `r`
+/// ([`gemm::shifted_weights_row_term`] of the first `k` values of im2col row `r`, stride `kp`).
 #[inline]
 fn row_term(a: &[u8], r: usize, (k, kp): (usize, usize), offset: u8, coef: i32) -> i32 {
-    let sum: u32 = a[r * kp..r * kp + k].iter().map(|&x| u32::from(x)).sum();
-    coef * (sum as i32 - k as i32 * i32::from(offset))
+    gemm::shifted_weights_row_term(&a[r * kp..r * kp + k], offset, coef)
 }
 
 /// Adds [`row_term`] of each of `rows` rows to the row's first `n` accumulators (stride `np`).

@@ -237,6 +237,16 @@ pub fn gemm_u8(isa: Isa, lhs: &[u8], m: usize, offset: u8, rhs: &PackedRhs, out:
     }
 }
 
+/// uint8 weights `w` with one zero point `zp` do not fit `i8` as `w - zp`, but do as `w - 128`:
+/// packed that way, `sum (a - offset) (w - zp)` is the GEMM's `sum (a - offset) (w - 128)` plus
+/// this term, `(128 - zp) * sum (a - offset)` over the `u8` row `a` (`coef` = `128 - zp`). Exact
+/// in `i32` for depths up to [`MAX_DEPTH`] (`|coef| <= 128`).
+#[inline]
+pub fn shifted_weights_row_term(a: &[u8], offset: u8, coef: i32) -> i32 {
+    let sum: u32 = a.iter().map(|&x| u32::from(x)).sum();
+    coef * (sum as i32 - a.len() as i32 * i32::from(offset))
+}
+
 /// A requantization step fused into [`gemm_u8_requant`], built by [`PackedRhs::fuse_u8`].
 #[derive(Clone, Debug)]
 pub struct FusedU8 {
