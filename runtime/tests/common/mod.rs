@@ -9,6 +9,13 @@ use std::path::{Path, PathBuf};
 use tpupipe_runtime::interp::{Interpreter, LoadError};
 use tpupipe_runtime::ModelView;
 
+/// The shared material directory (`$TPUPIPE_SHARED`, else `../shared` beside the workspace).
+pub fn shared_dir() -> PathBuf {
+    std::env::var_os("TPUPIPE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+}
+
 /// The repository's `tests/models` directory.
 pub fn models_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/models")
@@ -79,7 +86,12 @@ fn sibling(model: &Path, suffix: &str) -> PathBuf {
 
 /// Runs `model` on `NAME.inputs.npz` and compares with `NAME.outputs.npz`.
 pub fn check_model(model: &Path) -> Outcome {
-    match run_and_compare(model) {
+    check_model_with(model, &sibling(model, "inputs"), &sibling(model, "outputs"))
+}
+
+/// Runs `model` on the arrays of `inputs` and compares with the `outputs` archive.
+pub fn check_model_with(model: &Path, inputs: &Path, outputs: &Path) -> Outcome {
+    match run_and_compare(model, inputs, outputs) {
         Ok(()) => Outcome::Pass,
         Err(Err(LoadError::Unsupported { op, kind, reason })) => {
             Outcome::Pending(format!("op {op} ({kind}) not supported yet: {reason}"))
@@ -89,12 +101,16 @@ pub fn check_model(model: &Path) -> Outcome {
     }
 }
 
-fn run_and_compare(model: &Path) -> Result<(), Result<String, LoadError>> {
+fn run_and_compare(
+    model: &Path,
+    inputs: &Path,
+    outputs: &Path,
+) -> Result<(), Result<String, LoadError>> {
     let bytes = std::fs::read(model).map_err(|e| Ok(format!("read: {e}")))?;
     let view = ModelView::parse(&bytes).map_err(|e| Ok(format!("parse: {e}")))?;
     let mut interp = Interpreter::new(&view).map_err(Err)?;
-    let inputs = npz::read_npz(sibling(model, "inputs")).map_err(|e| Ok(e.to_string()))?;
-    let goldens = npz::read_npz(sibling(model, "outputs")).map_err(|e| Ok(e.to_string()))?;
+    let inputs = npz::read_npz(inputs).map_err(|e| Ok(e.to_string()))?;
+    let goldens = npz::read_npz(outputs).map_err(|e| Ok(e.to_string()))?;
     for (name, a) in &inputs {
         let d = interp.input_by_name(name).map_err(|e| Ok(e.to_string()))?;
         if d.dtype != a.dtype || d.shape != a.shape {

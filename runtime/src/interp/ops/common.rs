@@ -316,6 +316,20 @@ impl ChannelQuant {
             rounding,
         )
     }
+
+    /// The output stage with TFLite's legacy per-tensor multiplier (see
+    /// [`legacy_conv_multipliers`]), which its uint8 CONV_2D and DEPTHWISE_CONV_2D kernels and
+    /// every per-tensor FULLY_CONNECTED use.
+    pub fn legacy_stage(&self, in_scale: f32, qout: &Q8, rounding: Rounding) -> OutputStage {
+        OutputStage::new(
+            self.bias.clone(),
+            &legacy_conv_multipliers(in_scale, &self.scales, qout.scale),
+            qout.zero_point,
+            self.act_min,
+            self.act_max,
+            rounding,
+        )
+    }
 }
 
 /// Writes an `i32` already clamped to the 8-bit range.
@@ -900,6 +914,24 @@ pub fn conv_multipliers(
             super::requant::quantize_multiplier(
                 input_scale as f64 * fs as f64 / output_scale as f64,
             )
+        })
+        .collect()
+}
+
+/// The multipliers of TFLite's `GetQuantizedConvolutionMultipler`: `input_scale *
+/// filter_scale[c]` is rounded to `f32` before the `f64` division by `output_scale`. Its uint8
+/// kernels and per-tensor FULLY_CONNECTED requantize with this value, which can differ from
+/// [`conv_multipliers`] in the last bits and so flip an output whose high multiply lands within
+/// a few ulp of a rounding tie.
+pub fn legacy_conv_multipliers(
+    input_scale: f32,
+    filter_scales: &[f32],
+    output_scale: f32,
+) -> Vec<super::requant::QuantizedMultiplier> {
+    filter_scales
+        .iter()
+        .map(|&fs| {
+            super::requant::quantize_multiplier((input_scale * fs) as f64 / output_scale as f64)
         })
         .collect()
 }

@@ -4,7 +4,8 @@
 //!
 //! When the GEMM has a fast `u8` path for the filter (x86-64 AVX-512 VNNI, `i8` weights), the
 //! im2col rows are the raw input bytes instead (shifted into `u8`, padding at the zero point) and
-//! the zero point is taken out inside the GEMM.
+//! the zero point is taken out inside the GEMM. uint8 filters with one zero point take that path
+//! too, packed as `w - 128` with a per-pixel row-sum correction (see `row_term`).
 
 use super::common::{
     load8, to_i16, ChannelQuant, OutputStage, WeightedOperands, Window, GEMM_ROUNDING,
@@ -50,6 +51,12 @@ struct Conv {
     /// The requantization fused into the `u8` GEMM, when it has a fast loop for it (then
     /// `stage` and `acc` are unused).
     fused: Option<FusedU8>,
+    /// `Some(128 - filter_zp)` when the packed weights are the uint8 filter minus 128 (so that
+    /// they fit the `u8` path's `i8` weights): each output pixel then adds this times the sum of
+    /// its im2col row (minus the offset) to every channel's accumulator.
+    row_coef: Option<i32>,
+    /// The per-pixel terms of `row_coef` for one block (fused path with `row_coef` only).
+    row_terms: Vec<i32>,
     /// Output pixels per GEMM call.
     block: usize,
     acc: Vec<i32>,
@@ -123,14 +130,36 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
     let zps = &cq.zps;
     let signed = qin.signed;
     let fk = kh * kw * fcin;
-    let rhs = PackedRhs::new(cout, k, |c, d| {
-        let (tap, ci) = (d / cin, d % cin);
-        if ci / fcin != c / per_group {
-            return 0;
-        }
-        (load8(signed, wdata[c * fk + tap * fcin + ci % fcin]) - zps[c]) as i16
-    });
     let isa = gemm::detect();
+    // uint8 weights with one zero point are packed as `w - 128` on CPUs with the fast `u8` GEMM
+    // (`w - zp` spans up to 511 values, `w - 128` fits `i8`): `sum (a - off) (w - zp)` is
+    // `sum (a - off) (w - 128) + (128 - zp) sum (a - off)`, the second term added per row.
+    // (The `u8` path also needs the input zero point in `u8`, as valid uint8 tensors have it.)
+    let shift_weights = !signed
+        && groups == 1
+        && u8::try_from(qin.zero_point).is_ok()
+        && isa == gemm::Isa::Avx512Vnni
+        && zps.iter().all(|&z| z == zps[0]);
+    let pack = |weight_zp: &dyn Fn(usize) -> i32| {
+        PackedRhs::new(cout, k, |c, d| {
+            let (tap, ci) = (d / cin, d % cin);
+            if ci / fcin != c / per_group {
+                return 0;
+            }
+            (load8(signed, wdata[c * fk + tap * fcin + ci % fcin]) - weight_zp(c)) as i16
+        })
+    };
+    let (rhs, row_coef) = match shift_weights {
+        true => {
+            let shifted = pack(&|_| 128);
+            if shifted.fast_u8(isa) {
+                (shifted, zps.first().map(|&z| 128 - z))
+            } else {
+                (pack(&|c| zps[c]), None)
+            }
+        }
+        false => (pack(&|c| zps[c]), None),
+    };
     // The zero point mapped like the input bytes (in 0..=255 for valid 8-bit tensors; the
     // `i16` path handles any other).
     let mapped_zp = qin.zero_point + if signed { 128 } else { 0 };
@@ -151,15 +180,17 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
         && stride == cin;
     let rows = win.batches * win.out_h * win.out_w;
     let in_elems = input.num_elements();
-    let stage = cq.stage(
-        qin.scale,
-        &qout,
-        if groups == 1 {
-            GEMM_ROUNDING
-        } else {
-            GROUPED_ROUNDING
-        },
-    );
+    let rounding = if groups == 1 {
+        GEMM_ROUNDING
+    } else {
+        GROUPED_ROUNDING
+    };
+    // TFLite's uint8 kernel takes the legacy per-tensor multiplier (`f32` scale product).
+    let stage = if signed {
+        cq.stage(qin.scale, &qout, rounding)
+    } else {
+        cq.legacy_stage(qin.scale, &qout, rounding)
+    };
     let fused = u8_offset.and_then(|offset| {
         stage
             .upward_params()
@@ -200,6 +231,12 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
             vec![0; in_elems]
         },
         u8_offset,
+        row_coef,
+        row_terms: if row_coef.is_some() && fused.is_some() {
+            vec![0; block]
+        } else {
+            Vec::new()
+        },
         block,
         acc: if fused.is_some() {
             Vec::new()
@@ -245,6 +282,31 @@ fn im2col_row<T: Copy>(w: &Window, cin: usize, src: &[T], pad: T, p: usize, row:
                 _ => dst.fill(pad),
             }
             at += cin;
+        }
+    }
+}
+
+/// The term shifted uint8 weights add to every accumulator of output pixel `r`
+/// ([`gemm::shifted_weights_row_term`] of the first `k` values of im2col row `r`, stride `kp`).
+#[inline]
+fn row_term(a: &[u8], r: usize, (k, kp): (usize, usize), offset: u8, coef: i32) -> i32 {
+    gemm::shifted_weights_row_term(&a[r * kp..r * kp + k], offset, coef)
+}
+
+/// Adds [`row_term`] of each of `rows` rows to the row's first `n` accumulators (stride `np`).
+fn add_row_sums(
+    a: &[u8],
+    rows: usize,
+    depth: (usize, usize),
+    offset: u8,
+    coef: i32,
+    (n, np): (usize, usize),
+    acc: &mut [i32],
+) {
+    for r in 0..rows {
+        let term = row_term(a, r, depth, offset, coef);
+        for v in &mut acc[r * np..r * np + n] {
+            *v += term;
         }
     }
 }
@@ -316,12 +378,24 @@ impl Conv {
                 &self.lhs8
             };
             let out = &mut out[p * n..(p + rows) * n];
+            if let (Some(fused), Some(coef)) = (&self.fused, self.row_coef) {
+                for (r, t) in self.row_terms[..rows].iter_mut().enumerate() {
+                    *t = row_term(a, r, (k, kp), offset, coef);
+                }
+                let terms = &self.row_terms[..rows];
+                gemm::gemm_u8_requant_rows(self.isa, a, rows, &self.rhs, fused, terms, out);
+                p += rows;
+                continue;
+            }
             if let Some(fused) = &self.fused {
                 gemm::gemm_u8_requant(self.isa, a, rows, &self.rhs, fused, out);
                 p += rows;
                 continue;
             }
             gemm::gemm_u8(self.isa, a, rows, offset, &self.rhs, &mut self.acc);
+            if let Some(coef) = self.row_coef {
+                add_row_sums(a, rows, (k, kp), offset, coef, (n, np), &mut self.acc);
+            }
             for (r, o) in out.chunks_exact_mut(n).enumerate() {
                 self.stage.apply(&self.acc[r * np..r * np + n], o);
             }

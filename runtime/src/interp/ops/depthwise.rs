@@ -122,17 +122,13 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
         cout,
         mult,
         weights,
-        stage: cq
-            .stage(
-                qin.scale,
-                &qout,
-                if signed {
-                    Rounding::DoubleUpward
-                } else {
-                    Rounding::Double
-                },
-            )
-            .with_scalar_tail_from(cout / DW_CHANNEL_BLOCK * DW_CHANNEL_BLOCK),
+        // The uint8 kernel takes TFLite's legacy per-tensor multiplier (`f32` scale product).
+        stage: if signed {
+            cq.stage(qin.scale, &qout, Rounding::DoubleUpward)
+        } else {
+            cq.legacy_stage(qin.scale, &qout, Rounding::Double)
+        }
+        .with_scalar_tail_from(cout / DW_CHANNEL_BLOCK * DW_CHANNEL_BLOCK),
         in_signed: signed,
         in_zp: qin.zero_point,
         in16: vec![0; pixels * cout],

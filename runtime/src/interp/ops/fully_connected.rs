@@ -26,6 +26,10 @@ struct FullyConnected {
     /// to `u8` (signed bytes flipped by 128).
     fused: Option<FusedU8>,
     lhs8: Vec<u8>,
+    /// `Some(128 - filter_zp)` when uint8 weights are packed as `w - 128` for the fused `u8`
+    /// path (see [`gemm::shifted_weights_row_term`]), with one term per row in `row_terms`.
+    row_coef: Option<i32>,
+    row_terms: Vec<i32>,
 }
 
 /// Prepares FULLY_CONNECTED.
@@ -78,19 +82,43 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
     )?;
     let zps = &cq.zps;
     let signed = qin.signed;
-    let rhs = PackedRhs::new(n, k, |c, d| {
-        (load8(signed, wdata[c * k + d]) - zps[c]) as i16
-    });
+    let pack = |weight_zp: &dyn Fn(usize) -> i32| {
+        PackedRhs::new(n, k, |c, d| {
+            (load8(signed, wdata[c * k + d]) - weight_zp(c)) as i16
+        })
+    };
     let block = ROW_BLOCK.min(batches.max(1));
-    let stage = cq.stage(qin.scale, &qout, GEMM_ROUNDING);
+    // TFLite takes the legacy multiplier (`f32` scale product) whenever the filter is quantized
+    // per tensor, and the per-channel (`f64`) ones otherwise.
+    let per_tensor = filter.quant.as_ref().is_some_and(|q| q.scale.len() == 1);
+    let stage = if per_tensor {
+        cq.legacy_stage(qin.scale, &qout, GEMM_ROUNDING)
+    } else {
+        cq.stage(qin.scale, &qout, GEMM_ROUNDING)
+    };
     let isa = gemm::detect();
     // The zero point mapped like the input bytes (in 0..=255 for valid 8-bit tensors).
     let mapped_zp = qin.zero_point + if signed { 128 } else { 0 };
-    let fused = u8::try_from(mapped_zp).ok().and_then(|offset| {
-        stage
-            .upward_params()
-            .and_then(|params| rhs.fuse_u8(isa, offset, &params))
-    });
+    let fuse = |rhs: &PackedRhs| {
+        u8::try_from(mapped_zp).ok().and_then(|offset| {
+            stage
+                .upward_params()
+                .and_then(|params| rhs.fuse_u8(isa, offset, &params))
+        })
+    };
+    // uint8 weights with one zero point take the fused `u8` path packed as `w - 128`, when it
+    // exists for them; otherwise (and for int8) the weights are packed minus their zero points.
+    let shifted = (!signed && zps.iter().all(|&z| z == zps[0]))
+        .then(|| pack(&|_| 128))
+        .and_then(|rhs| fuse(&rhs).map(|f| (rhs, f)));
+    let (rhs, fused, row_coef) = match shifted {
+        Some((rhs, f)) => (rhs, Some(f), zps.first().map(|&z| 128 - z)),
+        None => {
+            let rhs = pack(&|c| zps[c]);
+            let fused = fuse(&rhs);
+            (rhs, fused, None)
+        }
+    };
     let (lhs, acc, lhs8) = match fused {
         Some(_) => (Vec::new(), Vec::new(), vec![0; block * rhs.k_padded_u8()]),
         None => (
@@ -103,6 +131,12 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
         lhs,
         acc,
         lhs8,
+        row_coef,
+        row_terms: if row_coef.is_some() {
+            vec![0; block]
+        } else {
+            Vec::new()
+        },
         fused,
         rhs,
         stage,
@@ -140,7 +174,23 @@ impl Kernel for FullyConnected {
                     }
                 }
                 let out = &mut out[row * n..(row + rows) * n];
-                gemm::gemm_u8_requant(self.isa, &self.lhs8, rows, &self.rhs, fused, out);
+                match self.row_coef {
+                    Some(coef) => {
+                        // Only uint8 inputs have `row_coef`: the offset is the zero point,
+                        // in 0..=255 (the fused path exists only then).
+                        let offset = self.in_zp as u8;
+                        for (r, t) in self.row_terms[..rows].iter_mut().enumerate() {
+                            let a = &self.lhs8[r * k4..r * k4 + k];
+                            *t = gemm::shifted_weights_row_term(a, offset, coef);
+                        }
+                        let terms = &self.row_terms[..rows];
+                        let (isa, lhs8) = (self.isa, &self.lhs8);
+                        gemm::gemm_u8_requant_rows(isa, lhs8, rows, &self.rhs, fused, terms, out);
+                    }
+                    None => {
+                        gemm::gemm_u8_requant(self.isa, &self.lhs8, rows, &self.rhs, fused, out)
+                    }
+                }
                 row += rows;
             }
             return Ok(());

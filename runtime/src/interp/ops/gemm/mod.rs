@@ -237,6 +237,16 @@ pub fn gemm_u8(isa: Isa, lhs: &[u8], m: usize, offset: u8, rhs: &PackedRhs, out:
     }
 }
 
+/// uint8 weights `w` with one zero point `zp` do not fit `i8` as `w - zp`, but do as `w - 128`:
+/// packed that way, `sum (a - offset) (w - zp)` is the GEMM's `sum (a - offset) (w - 128)` plus
+/// this term, `(128 - zp) * sum (a - offset)` over the `u8` row `a` (`coef` = `128 - zp`). Exact
+/// in `i32` for depths up to [`MAX_DEPTH`] (`|coef| <= 128`).
+#[inline]
+pub fn shifted_weights_row_term(a: &[u8], offset: u8, coef: i32) -> i32 {
+    let sum: u32 = a.iter().map(|&x| u32::from(x)).sum();
+    coef * (sum as i32 - a.len() as i32 * i32::from(offset))
+}
+
 /// A requantization step fused into [`gemm_u8_requant`], built by [`PackedRhs::fuse_u8`].
 #[derive(Clone, Debug)]
 pub struct FusedU8 {
@@ -272,13 +282,43 @@ impl PackedRhs {
 /// [`gemm_u8`] followed by the requantization in `fused` (which fixes the lhs offset), written
 /// as `m` rows of `n` 8-bit outputs into `out`. `fused` must come from `rhs.fuse_u8(isa, ..)`
 /// (checked: a mismatch panics).
-#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
 pub fn gemm_u8_requant(
     isa: Isa,
     lhs: &[u8],
     m: usize,
     rhs: &PackedRhs,
     fused: &FusedU8,
+    out: &mut [u8],
+) {
+    requant_impl(isa, lhs, m, rhs, fused, None, out)
+}
+
+/// [`gemm_u8_requant`] with `row_terms[i]` added to every accumulator of row `i` before the
+/// requantization (`row_terms` holds at least `m` values; checked).
+pub fn gemm_u8_requant_rows(
+    isa: Isa,
+    lhs: &[u8],
+    m: usize,
+    rhs: &PackedRhs,
+    fused: &FusedU8,
+    row_terms: &[i32],
+    out: &mut [u8],
+) {
+    assert!(
+        row_terms.len() >= m,
+        "gemm_u8_requant_rows: row_terms too short"
+    );
+    requant_impl(isa, lhs, m, rhs, fused, Some(row_terms), out)
+}
+
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+fn requant_impl(
+    isa: Isa,
+    lhs: &[u8],
+    m: usize,
+    rhs: &PackedRhs,
+    fused: &FusedU8,
+    row_terms: Option<&[i32]>,
     out: &mut [u8],
 ) {
     assert!(
@@ -300,7 +340,9 @@ pub fn gemm_u8_requant(
             );
             // SAFETY: the CPU supports AVX2, AVX-512 VL and VNNI (checked by the guard); the
             // sizes were checked above, and the stage's against the weights.
-            unsafe { x86::gemm_vnni_requant(lhs, m, rhs.n_padded, vnni, &fused.stage, out) }
+            unsafe {
+                x86::gemm_vnni_requant(lhs, m, rhs.n_padded, vnni, &fused.stage, row_terms, out)
+            }
         }
         // `fuse_u8` only builds a `FusedU8` for the arm above.
         _ => unreachable!("gemm_u8_requant without a fast u8 loop"),
@@ -424,6 +466,23 @@ mod tests {
                         let mut got = vec![0xa5u8; m * n + 16];
                         gemm_u8_requant(isa, &lhs, m, &rhs, &fused, &mut got);
                         assert_eq!(got[..m * n], want[..], "m={m} n={n} k={k} offset={offset}");
+                        assert!(
+                            got[m * n..].iter().all(|&b| b == 0xa5),
+                            "wrote past the end"
+                        );
+                        // Per-row terms: the same as adding them to the accumulators.
+                        let terms: Vec<i32> = (0..m).map(|_| (any() as i32 - 32768) * 5).collect();
+                        let mut want_rows = vec![0u8; m * n];
+                        for (r, o) in want_rows.chunks_exact_mut(n).enumerate() {
+                            let row: Vec<i32> = acc[r * rhs.n_padded()..r * rhs.n_padded() + n]
+                                .iter()
+                                .map(|&a| a + terms[r])
+                                .collect();
+                            stage.apply(&row, o);
+                        }
+                        let mut got = vec![0xa5u8; m * n + 16];
+                        gemm_u8_requant_rows(isa, &lhs, m, &rhs, &fused, &terms, &mut got);
+                        assert_eq!(got[..m * n], want_rows[..], "rows m={m} n={n} k={k}");
                         assert!(
                             got[m * n..].iter().all(|&b| b == 0xa5),
                             "wrote past the end"

@@ -212,6 +212,8 @@ impl Sink for StoreI32 {
 struct Requant<'a> {
     out: *mut u8,
     st: &'a VnniStage,
+    /// One `i32` per row added to all of the row's accumulators first, or null for none.
+    row_terms: *const i32,
 }
 
 impl Requant<'_> {
@@ -247,6 +249,12 @@ impl Sink for Requant<'_> {
     unsafe fn put(&self, row: usize, group: usize, v: [__m256i; 2]) {
         let st = self.st;
         let c = group * N_BLOCK;
+        let v = if self.row_terms.is_null() {
+            v
+        } else {
+            let t = _mm256_set1_epi32(self.row_terms.add(row).read());
+            [_mm256_add_epi32(v[0], t), _mm256_add_epi32(v[1], t)]
+        };
         let lo = self.lanes(v[0], c);
         let hi = self.lanes(v[1], c + 8);
         // Both halves are clamped to the output type's range, so the saturating packs keep
@@ -361,18 +369,21 @@ pub(super) unsafe fn gemm_vnni(
     groups_vnni(lhs.as_ptr(), m, np, rhs, init, &sink);
 }
 
-/// See [`super::gemm_u8_requant`].
+/// See [`super::gemm_u8_requant`] and [`super::gemm_u8_requant_rows`] (`row_terms`).
 ///
 /// # Safety
 /// The CPU must support AVX2, AVX-512 VL and VNNI; `lhs` must hold `m * k_padded_u8` values,
-/// `out` `m * st.n`; `st` must have been built for `rhs` (whose padded column count is `np`).
+/// `out` `m * st.n`, `row_terms` (when given) at least `m` values; `st` must have been built for
+/// `rhs` (whose padded column count is `np`).
 #[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn gemm_vnni_requant(
     lhs: &[u8],
     m: usize,
     np: usize,
     rhs: &VnniRhs,
     st: &VnniStage,
+    row_terms: Option<&[i32]>,
     out: &mut [u8],
 ) {
     let starts = st.init.as_ptr();
@@ -386,6 +397,7 @@ pub(super) unsafe fn gemm_vnni_requant(
     let sink = Requant {
         out: out.as_mut_ptr(),
         st,
+        row_terms: row_terms.map_or(std::ptr::null(), |t| t.as_ptr()),
     };
     groups_vnni(lhs.as_ptr(), m, np, rhs, init, &sink);
 }
