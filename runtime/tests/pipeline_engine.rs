@@ -2,7 +2,7 @@
 //! outputs, replicas, order, inputs by position and by name, input errors before queueing,
 //! close, statistics, the latency path against a stream.
 
-#[path = "pipeline_util.rs"]
+#[path = "pipeline_util/mod.rs"]
 mod util;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

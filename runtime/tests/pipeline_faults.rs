@@ -3,7 +3,7 @@
 //! or an error naming the stage; nothing hangs (a watchdog aborts a hung test after 60 s); every
 //! executor is dropped (its thread joined) by the time the pipeline's drop returns.
 
-#[path = "pipeline_util.rs"]
+#[path = "pipeline_util/mod.rs"]
 mod util;
 
 use std::collections::HashSet;

@@ -2,7 +2,7 @@
 //! skip connection allocate nothing in steady state (a counting global allocator sees every
 //! allocation of every thread), and no pool ever grows.
 
-#[path = "pipeline_util.rs"]
+#[path = "pipeline_util/mod.rs"]
 mod util;
 
 use std::alloc::{GlobalAlloc, Layout, System};

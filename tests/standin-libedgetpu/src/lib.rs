@@ -30,6 +30,10 @@ pub struct Toolchain {
 
 /// The toolchain, or `None` after printing why the calling test is skipped.
 pub fn toolchain() -> Option<Toolchain> {
+    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        eprintln!("SKIPPED: the shared TFLite C library is built for x86-64 Linux only");
+        return None;
+    }
     let tflite = shared_dir().join("tflite");
     let lib = tflite.join("lib/libtensorflowlite_c.so");
     let include = tflite.join("include");
