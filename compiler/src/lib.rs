@@ -13,6 +13,8 @@
 //!   parameter bytes and MACs.
 //! - [`cost`]: the Edge TPU cost model; [`planner`]: choosing the cuts.
 //! - [`split`] and [`segment`]: cutting the model and writing each segment.
+//! - [`compile`]: compiling the segments with `edgetpu_compiler`; [`cache`]: the verified
+//!   artifact cache of compiled builds.
 //! - [`synth`]: the paper's synthetic model families; [`svg`]: charts of simulated throughput.
 //!
 //! The plan the compiler writes is a runtime type ([`tpupipe_runtime::plan`]), since the final
@@ -21,6 +23,8 @@
 #![warn(missing_docs)]
 
 pub mod builder;
+pub mod cache;
+pub mod compile;
 pub mod cost;
 pub mod edgetpu;
 mod error;
@@ -34,6 +38,7 @@ pub mod svg;
 pub mod synth;
 
 pub use builder::{Builder, SplitOutcome};
+pub use compile::{CompileError, CompileOutcome};
 pub use error::Error;
 pub use loaded_model::LoadedModel;
 pub use model_file::ModelFile;
