@@ -503,3 +503,114 @@ fn a_missing_compiler_without_a_cache_says_so() {
     );
     assert_eq!(count(&s.counter()), 0);
 }
+
+/// Whether the stand-in's parameter cache (`capacity` bytes per TPU) can hold the model's
+/// operators' parameters on `tpus` TPUs in contiguous runs, with `margin` for the bytes the
+/// compiler stores beyond the raw weights (greedy packing in order is optimal for this).
+fn fits_together(op_params: &[u64], capacity: u64, tpus: usize, margin: f64) -> bool {
+    let cap = (capacity as f64 / margin) as u64;
+    let mut used = 1;
+    let mut acc = 0u64;
+    for &p in op_params {
+        if p > cap {
+            return false;
+        }
+        if acc + p > cap {
+            used += 1;
+            acc = 0;
+        }
+        acc += p;
+    }
+    used <= tpus
+}
+
+#[test]
+fn compile_profiled_planning_keeps_the_fc_family_on_chip() {
+    use tpupipe_compiler::synth::{synth_fc, FcSpec};
+    // (hidden width, hidden layers, TPUs): 1700 x 6 on 3 TPUs has five 2.8 MiB layers, which
+    // the equal-parameter split cuts 1 | 1 | 3 (the last segment streams) though 2 | 2 | 1
+    // fits; 1024 x 4 on 2 fits either way.
+    for (hidden, layers, tpus) in [(1700usize, 6usize, 3usize), (1024, 4, 2)] {
+        let s = Scratch::new();
+        let name = format!("fc_{hidden}x{layers}.tflite");
+        let bytes = synth_fc(&FcSpec::new(hidden, layers)).unwrap();
+        let build = |strategy: Strategy, profiled: bool, out: &str| {
+            Builder::from_bytes(&name, bytes.clone())
+                .tpus(tpus)
+                .strategy(strategy)
+                .compile_profiled(profiled)
+                .out_dir(s.out(out))
+                .cache_dir(s.cache())
+                .edgetpu_compiler(s.compiler())
+                .compile()
+                .unwrap()
+        };
+        let params = build(Strategy::Params, false, "params");
+        let streaming = |o: &tpupipe_compiler::CompileOutcome| -> Vec<usize> {
+            o.reports
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.off_chip.bytes() > 0)
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let before = count(&s.counter());
+        let profiled = build(Strategy::Params, true, "profiled");
+        let compiles = count(&s.counter()) - before;
+        let planning = profiled.planning.clone().expect("a planning record");
+        assert_eq!(profiled.compiles, compiles);
+        assert_eq!(planning.candidate_compiles, compiles);
+        assert!(planning.stable, "{planning:?}");
+        let capacity =
+            params.reports[0].on_chip.bytes() + params.reports[0].remaining.unwrap().bytes();
+        let model = Builder::from_bytes(&name, bytes.clone()).load().unwrap();
+        let op_params: Vec<u64> = model
+            .graph()
+            .ops()
+            .iter()
+            .map(|o| o.param_bytes.bytes())
+            .collect();
+        let fits = fits_together(&op_params, capacity, tpus, 1.05);
+        println!(
+            "FC {hidden}x{layers} on {tpus} TPUs: params cuts {:?} streaming {:?}; compile-profiled cuts {:?} streaming {:?} after {compiles} compiles in {} rounds (fits together: {fits})",
+            params.plan.cuts,
+            streaming(&params),
+            profiled.plan.cuts,
+            streaming(&profiled),
+            planning.rounds.len(),
+        );
+        if fits {
+            assert!(streaming(&profiled).is_empty(), "{:?}", profiled.reports);
+        }
+        if hidden == 1700 {
+            assert!(fits);
+            assert_eq!(streaming(&params), [2], "the params split streams here");
+            assert_eq!(profiled.plan.strategy, Strategy::Profiled);
+            assert_eq!(
+                planning.change().map(|(a, _)| a.to_vec()),
+                Some(params.plan.cuts.clone())
+            );
+            assert!(profiled
+                .plan_path
+                .with_file_name(format!("fc_{hidden}x{layers}_profile.json"))
+                .is_file());
+            assert!(
+                params
+                    .warnings
+                    .iter()
+                    .any(|w| w.starts_with("segment 2 streams ")
+                        && w.contains("can hold the model's parameters together")),
+                "{:?}",
+                params.warnings
+            );
+        }
+        // The plan's segments carry the compiler's bytes, and a second build is a cache hit
+        // with the same record.
+        for (seg, r) in profiled.plan.segments.iter().zip(&profiled.reports) {
+            assert_eq!(seg.off_chip_bytes, Some(r.off_chip.bytes()));
+        }
+        let again = build(Strategy::Params, true, "again");
+        assert!(again.from_cache);
+        assert_eq!(again.planning, Some(planning));
+    }
+}
