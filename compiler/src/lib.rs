@@ -14,7 +14,7 @@
 //! - [`cost`]: the Edge TPU cost model; [`planner`]: choosing the cuts.
 //! - [`split`] and [`segment`]: cutting the model and writing each segment.
 //! - [`compile`]: compiling the segments with `edgetpu_compiler`; [`cache`]: the verified
-//!   artifact cache of compiled builds.
+//!   artifact cache of compiled builds; [`compiled_model`]: what a compiled model holds.
 //! - [`synth`]: the paper's synthetic model families; [`svg`]: charts of simulated throughput.
 //!
 //! The plan the compiler writes is a runtime type ([`tpupipe_runtime::plan`]), since the final
@@ -25,6 +25,7 @@
 pub mod builder;
 pub mod cache;
 pub mod compile;
+pub mod compiled_model;
 pub mod cost;
 pub mod edgetpu;
 mod error;
