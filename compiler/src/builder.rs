@@ -298,8 +298,8 @@ impl Builder {
         });
         let json = serde_json::json!({
             "tpus": self.tpus, "cuts": self.cuts, "strategy": self.strategy.name(),
-            "profile_sha256": profile, "interface": format!("{:?}", self.interface),
-            "clock": format!("{:?}", self.clock), "host_link": format!("{:?}", self.host_link),
+            "profile_sha256": profile, "interface": self.interface.name(),
+            "clock": self.clock.name(), "host_link": self.host_link.name(),
             "allow_fewer": self.search.allow_fewer, "replicate": self.search.replicate,
         });
         (self.out_dir.as_deref(), self.profile.as_deref(), json)
