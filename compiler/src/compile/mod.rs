@@ -91,8 +91,8 @@ pub enum CompileError {
         /// The discovery error.
         source: DriverError,
     },
-    /// Segments failed to compile (each error names its segment).
-    #[error("{}", errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    /// Segments failed to compile (each error names its segment; joined by `; `).
+    #[error("{}", errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
     Segments {
         /// One per failed segment.
         errors: Vec<DriverError>,

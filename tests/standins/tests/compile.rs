@@ -614,3 +614,31 @@ fn compile_profiled_planning_keeps_the_fc_family_on_chip() {
         assert_eq!(again.planning, Some(planning));
     }
 }
+
+#[test]
+fn replicated_and_manual_plans_compile_every_segment() {
+    let s = Scratch::new();
+    // conv_small fits one TPU: with replication on 3 TPUs it may run as copies of fewer
+    // segments; every segment of the plan is compiled once.
+    let o = s
+        .builder(&fixture("conv_small.tflite"), 3, "repl")
+        .replicate(true)
+        .compile()
+        .unwrap();
+    assert_eq!(o.compiles, o.plan.segments.len());
+    assert_eq!(o.reports.len(), o.plan.segments.len());
+    assert!(o.edgetpu_paths.iter().all(|p| p.is_file()));
+    let used: usize = o.plan.segments.iter().map(|s| s.replica_count()).sum();
+    assert_eq!(used, 3, "{:?}", o.plan);
+    // Explicit cuts.
+    let o = Builder::new(fixture("conv_residual.tflite"))
+        .cuts(vec![2])
+        .out_dir(s.out("manual"))
+        .cache_dir(s.cache())
+        .edgetpu_compiler(s.compiler())
+        .compile()
+        .unwrap();
+    assert_eq!(o.plan.cuts, [2]);
+    assert_eq!(o.plan.strategy, Strategy::Manual);
+    assert_eq!(o.edgetpu_paths.len(), 2);
+}
