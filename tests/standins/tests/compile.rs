@@ -642,3 +642,28 @@ fn replicated_and_manual_plans_compile_every_segment() {
     assert_eq!(o.plan.strategy, Strategy::Manual);
     assert_eq!(o.edgetpu_paths.len(), 2);
 }
+
+#[test]
+fn a_segment_left_entirely_on_the_cpu_is_named() {
+    // fc_float_io's last op is the DEQUANTIZE to float: as its own segment nothing maps.
+    let s = Scratch::new();
+    let model = fixture("fc_float_io.tflite");
+    let ops = Builder::new(&model).load().unwrap().op_count();
+    let e = Builder::new(&model)
+        .cuts(vec![ops - 1])
+        .out_dir(s.out("out"))
+        .cache_dir(s.cache())
+        .edgetpu_compiler(s.compiler())
+        .compile()
+        .unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        matches!(driver_error(e), DriverError::NothingMapped { .. }),
+        "{msg}"
+    );
+    assert!(
+        msg.starts_with("segment 1 (fc_float_io_segment_1_of_2)"),
+        "{msg}"
+    );
+    assert!(entry_dirs(&s.cache()).is_empty());
+}
