@@ -14,7 +14,7 @@ pub mod format;
 pub mod pipeline_args;
 
 use clap::{Parser, Subcommand};
-use commands::{bench, devices, inspect, plan, run, simulate, split, synth};
+use commands::{bench, cache, compile, devices, inspect, plan, run, simulate, split, synth};
 
 /// tpupipe: split TFLite models across several Coral Edge TPUs.
 #[derive(Debug, Parser)]
@@ -41,6 +41,10 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
     /// Split a model into N standalone segment models.
     Split(split::SplitArgs),
+    /// Plan, split and compile every segment with edgetpu_compiler, through the artifact cache.
+    Compile(compile::CompileArgs),
+    /// List, verify or prune the artifact cache of compiled builds.
+    Cache(cache::CacheArgs),
     /// Write synthetic full-int8 models (the paper's FC and conv families).
     Synth(synth::SynthArgs),
     /// Run a model or segment on the CPU, or a split model (--plan) through the pipeline.
@@ -58,6 +62,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plan(a) => plan::run(a),
         Command::Simulate(a) => simulate::run(a),
         Command::Split(a) => split::run(a),
+        Command::Compile(a) => compile::run(a),
+        Command::Cache(a) => cache::run(a),
         Command::Synth(a) => synth::run(a),
         Command::Run(a) => run::run(a),
         Command::Bench(a) => bench::run(a),

@@ -69,6 +69,7 @@ pub struct Builder {
     host_link: HostLink,
     search: SearchOptions,
     out_dir: Option<PathBuf>,
+    pub(crate) compile: crate::compile::CompileSettings,
 }
 
 /// What [`Builder::split`] wrote.
@@ -109,6 +110,7 @@ impl Builder {
             host_link: HostLink::default(),
             search: SearchOptions::EXACT,
             out_dir: None,
+            compile: crate::compile::CompileSettings::default(),
         }
     }
 
@@ -279,6 +281,28 @@ impl Builder {
             segment_paths,
             plan_path,
         })
+    }
+
+    /// Plans, splits and compiles every segment with `edgetpu_compiler` into
+    /// [`Builder::out_dir`], through the artifact cache ([`crate::compile`]).
+    pub fn compile(&self) -> Result<crate::compile::CompileOutcome, crate::compile::CompileError> {
+        crate::compile::compile(self, &|_| {})
+    }
+
+    /// The output directory, the user's profile, and the planning options as they enter the
+    /// artifact cache's key (no paths: a profile enters by its contents' hash).
+    pub(crate) fn compile_inputs(&self) -> (Option<&Path>, Option<&Path>, serde_json::Value) {
+        let profile = self.profile.as_ref().map(|p| match std::fs::read(p) {
+            Ok(b) => crate::model_file::sha256_hex(&b),
+            Err(_) => "unreadable".to_string(),
+        });
+        let json = serde_json::json!({
+            "tpus": self.tpus, "cuts": self.cuts, "strategy": self.strategy.name(),
+            "profile_sha256": profile, "interface": self.interface.name(),
+            "clock": self.clock.name(), "host_link": self.host_link.name(),
+            "allow_fewer": self.search.allow_fewer, "replicate": self.search.replicate,
+        });
+        (self.out_dir.as_deref(), self.profile.as_deref(), json)
     }
 
     /// The layout the options choose and its summary.

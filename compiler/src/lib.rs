@@ -13,6 +13,8 @@
 //!   parameter bytes and MACs.
 //! - [`cost`]: the Edge TPU cost model; [`planner`]: choosing the cuts.
 //! - [`split`] and [`segment`]: cutting the model and writing each segment.
+//! - [`compile`]: compiling the segments with `edgetpu_compiler`; [`cache`]: the verified
+//!   artifact cache of compiled builds; [`compiled_model`]: what a compiled model holds.
 //! - [`synth`]: the paper's synthetic model families; [`svg`]: charts of simulated throughput.
 //!
 //! The types most callers need are re-exported at the crate root ([`Builder`], [`Graph`],
@@ -24,6 +26,9 @@
 #![warn(missing_docs)]
 
 pub mod builder;
+pub mod cache;
+pub mod compile;
+pub mod compiled_model;
 pub mod cost;
 pub mod edgetpu;
 mod error;
@@ -38,6 +43,7 @@ pub mod synth;
 
 // The types callers reach for; each stays at its module path too.
 pub use builder::{Builder, SplitOutcome};
+pub use compile::{CompileError, CompileOutcome};
 pub use cost::{CostModel, SegmentEstimate};
 pub use error::Error;
 pub use graph::{Graph, GraphError, OpInfo, SegmentIo};

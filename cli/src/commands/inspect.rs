@@ -124,6 +124,9 @@ pub struct InspectReport {
     pub main_subgraph: String,
     /// True when the model contains ops compiled by edgetpu_compiler.
     pub edgetpu_compiled: bool,
+    /// For a compiled model: the operators left on the CPU and each custom op's package.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edgetpu: Option<tpupipe_compiler::compiled_model::CompiledModelInfo>,
     /// Model inputs.
     pub inputs: Vec<TensorReport>,
     /// Model outputs.
@@ -212,6 +215,7 @@ impl InspectReport {
             subgraphs: view.subgraph_count(),
             main_subgraph: sg.name().to_string(),
             edgetpu_compiled: view.is_edgetpu_compiled(),
+            edgetpu: tpupipe_compiler::compiled_model::CompiledModelInfo::read(view),
             inputs: graph
                 .model_inputs()
                 .iter()
@@ -264,6 +268,9 @@ impl InspectReport {
                 s,
                 "compiled for the Edge TPU: yes (edgetpu-custom-op ops count 0 MACs here)"
             )?;
+        }
+        if let Some(info) = &self.edgetpu {
+            write_edgetpu(s, info)?;
         }
         for (title, list) in [("inputs", &self.inputs), ("outputs", &self.outputs)] {
             writeln!(s, "\n{title}:")?;
@@ -357,6 +364,44 @@ impl InspectReport {
             None => writeln!(s, "  largest activation: none")?,
         }
         Ok(())
+    }
+}
+
+/// The Edge TPU section of a compiled model: its custom ops' packages and the CPU operators.
+fn write_edgetpu(
+    s: &mut String,
+    info: &tpupipe_compiler::compiled_model::CompiledModelInfo,
+) -> std::fmt::Result {
+    for e in &info.edgetpu_ops {
+        match &e.package {
+            Ok(p) => writeln!(
+                s,
+                "  edgetpu-custom-op (op {}): package {}{}, min runtime version {}, compiler '{}'",
+                e.op,
+                ByteCount(p.bytes),
+                if p.dwn1 { "" } else { " (no DWN1 identifier)" },
+                p.min_runtime_version,
+                printable(&p.compiler_version)
+            )?,
+            Err(err) => writeln!(s, "  edgetpu-custom-op (op {}): {err}", e.op)?,
+        }
+    }
+    if info.cpu_ops.is_empty() {
+        writeln!(s, "  operators on the CPU: none")
+    } else {
+        let ops: Vec<String> = info
+            .cpu_ops
+            .iter()
+            .map(|o| {
+                format!(
+                    "{} (op {}, writes '{}')",
+                    o.kind,
+                    o.op,
+                    o.outputs.join("', '")
+                )
+            })
+            .collect();
+        writeln!(s, "  operators on the CPU: {}", printable(&ops.join("; ")))
     }
 }
 
