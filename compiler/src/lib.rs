@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod builder;
+pub mod codegen;
 pub mod cost;
 pub mod edgetpu;
 mod error;

@@ -1,0 +1,112 @@
+//! From parsed arguments to the generated items, or to a `compile_error!` at the argument at
+//! fault.
+
+use crate::args::Args;
+use proc_macro2::{Span, TokenStream};
+use std::path::PathBuf;
+use tpupipe_compiler::codegen::{self, Backend, CodegenOptions, Culprit};
+use tpupipe_compiler::{Builder, Interface, Strategy};
+
+/// The expansion of `tpupipe_model!(args)`.
+pub fn expand(args: &Args) -> TokenStream {
+    match try_expand(args) {
+        Ok(tokens) => tokens,
+        Err(e) => e.to_compile_error(),
+    }
+}
+
+/// True under rust-analyzer, which expands macros continuously: never start the Edge TPU
+/// compiler there.
+fn under_rust_analyzer() -> bool {
+    std::env::var_os("RUST_ANALYZER_INTERNALS_DO_NOT_USE").is_some()
+}
+
+fn try_expand(args: &Args) -> syn::Result<TokenStream> {
+    let root = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .ok_or_else(|| syn::Error::new(Span::call_site(), "CARGO_MANIFEST_DIR is not set"))?;
+    let model = root.join(&args.model.value);
+    if !model.is_file() {
+        return Err(syn::Error::new(
+            args.model.span,
+            format!("model file not found: {}", model.display()),
+        ));
+    }
+    let mut builder = Builder::new(&model).tpus(args.tpus.as_ref().map_or(1, |t| t.value));
+    if let Some(s) = &args.strategy {
+        let strategy: Strategy = s
+            .value
+            .parse()
+            .map_err(|e| syn::Error::new(s.span, format!("{e}")))?;
+        if strategy == Strategy::Manual {
+            return Err(syn::Error::new(
+                s.span,
+                "strategy \"manual\" needs explicit cuts, which the macro does not take",
+            ));
+        }
+        builder = builder.strategy(strategy);
+    }
+    if let Some(i) = &args.interface {
+        let interface: Interface = i
+            .value
+            .parse()
+            .map_err(|e| syn::Error::new(i.span, format!("{e}")))?;
+        builder = builder.interface(interface);
+    }
+    if let Some(p) = &args.profile {
+        let path = root.join(&p.value);
+        if !path.is_file() {
+            return Err(syn::Error::new(
+                p.span,
+                format!("profile file not found: {}", path.display()),
+            ));
+        }
+        builder = builder.profile(path);
+    }
+    if let Some(r) = &args.replicate {
+        builder = builder.replicate(r.value);
+    }
+    let backend = match &args.backend {
+        None => Backend::EdgeTpu,
+        Some(b) => match b.value.as_str() {
+            "edgetpu" => Backend::EdgeTpu,
+            "cpu" => Backend::Cpu,
+            other => {
+                return Err(syn::Error::new(
+                    b.span,
+                    format!("unknown backend '{other}' (expected one of: edgetpu cpu)"),
+                ))
+            }
+        },
+    };
+    // Under rust-analyzer the types are what matters: generate them from the CPU segments,
+    // which need no Edge TPU compiler.
+    let effective = if under_rust_analyzer() {
+        Backend::Cpu
+    } else {
+        backend
+    };
+    let mut options = CodegenOptions::new(effective, root);
+    options.name = args.name.as_ref().map(|n| n.value.clone());
+    options.visibility = args.visibility.clone();
+    if let Some(c) = &args.cpu_segments {
+        if !c.value && backend == Backend::Cpu {
+            return Err(syn::Error::new(
+                c.span,
+                "backend \"cpu\" runs the CPU segments: cpu_segments = false leaves nothing to run",
+            ));
+        }
+        options.embed_cpu = c.value;
+    }
+    let expansion = codegen::expand(&builder, &options).map_err(|e| {
+        let span = match e.culprit() {
+            Culprit::Model | Culprit::Environment => args.model.span,
+            Culprit::Tpus => args.tpus.as_ref().map_or(args.model.span, |t| t.span),
+            Culprit::Strategy => args.strategy.as_ref().map_or(args.model.span, |s| s.span),
+            Culprit::Profile => args.profile.as_ref().map_or(args.model.span, |p| p.span),
+            Culprit::Backend => args.backend.as_ref().map_or(args.model.span, |b| b.span),
+        };
+        syn::Error::new(span, e.full_message())
+    })?;
+    Ok(expansion.tokens)
+}
