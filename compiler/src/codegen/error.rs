@@ -1,5 +1,6 @@
 //! Why code could not be generated, and which argument of the macro is at fault.
 
+use crate::planner::context::PlanningError;
 use std::path::PathBuf;
 use thiserror::Error;
 
@@ -93,7 +94,7 @@ impl CodegenError {
         use crate::Error as E;
         match self {
             CodegenError::Compiler(e) => match e {
-                E::Plan(_) => Culprit::Tpus,
+                E::Plan(_) | E::Planning(PlanningError::Plan(_)) => Culprit::Tpus,
                 E::Planning(_) => Culprit::Strategy,
                 E::Profile(_) => Culprit::Profile,
                 E::NoOutputDir | E::CreateDir { .. } | E::Write { .. } => Culprit::Environment,

@@ -168,7 +168,7 @@ mod tests {
             type_name("serving_default_input_1:0"),
             "ServingDefaultInput1"
         );
-        assert_eq!(type_name("3d_net"), "M3dNet");
+        assert_eq!(type_name("3d_net"), "M3DNet");
         assert_eq!(type_name(""), "Model");
     }
 

@@ -28,6 +28,8 @@ pub mod idents;
 pub mod model_struct;
 pub mod plan_literal;
 pub mod tensors;
+#[cfg(test)]
+mod tests;
 
 pub use artifacts::{artifacts, Artifacts, Backend};
 pub use error::{CodegenError, Culprit};

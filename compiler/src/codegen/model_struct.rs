@@ -41,7 +41,11 @@ pub fn embedded_static(ident: &proc_macro2::Ident, path: &std::path::Path) -> To
 pub fn struct_tokens(spec: &StructSpec<'_>) -> TokenStream {
     let vis = spec.visibility;
     let name = format_ident!("{}", spec.name);
-    let doc = spec.doc.iter().map(|l| quote!(#[doc = #l]));
+    // A leading space, as `///` comments have.
+    let doc = spec.doc.iter().map(|l| {
+        let l = format!(" {l}");
+        quote!(#[doc = #l])
+    });
     let tensors = spec.tensors;
     let input_names = tensors.inputs.iter().map(|t| &t.name);
     let output_names = tensors.outputs.iter().map(|t| &t.name);
@@ -221,7 +225,7 @@ fn tensor_type(vis: &TokenStream, t: &TensorInfo, side: &str) -> TokenStream {
     let elements: usize = t.shape.iter().product();
     let dtype = dtype_expr(t.dtype);
     let doc = format!(
-        "The model {side} `{}`: {} of shape {:?}{}.",
+        " The model {side} `{}`: {} of shape {:?}{}.",
         t.name,
         t.dtype,
         t.shape,
@@ -335,9 +339,9 @@ fn group(
     }
     let ty = format_ident!("{model}{suffix}");
     let fields: Vec<_> = tensors.iter().map(|t| syn_ident(&t.field)).collect();
-    let field_docs = tensors.iter().map(|t| format!("`{}`.", t.name));
+    let field_docs = tensors.iter().map(|t| format!(" `{}`.", t.name));
     let doc = format!(
-        "The model's {}, one field per tensor in model order.",
+        " The model's {}, one field per tensor in model order.",
         suffix.to_lowercase()
     );
     let indices = 0..tensors.len();
