@@ -22,63 +22,80 @@ fn under_rust_analyzer() -> bool {
 }
 
 fn try_expand(args: &Args) -> syn::Result<TokenStream> {
-    let root = std::env::var_os("CARGO_MANIFEST_DIR")
+    // `TPUPIPE_MODEL_ROOT` overrides the crate directory (compile-fail tests, whose scratch
+    // crates live elsewhere, use it).
+    let root = std::env::var_os("TPUPIPE_MODEL_ROOT")
+        .or_else(|| std::env::var_os("CARGO_MANIFEST_DIR"))
         .map(PathBuf::from)
         .ok_or_else(|| syn::Error::new(Span::call_site(), "CARGO_MANIFEST_DIR is not set"))?;
+    let backend = backend(args)?;
+    if let Some(c) = &args.cpu_segments {
+        if !c.value && backend == Backend::Cpu {
+            return Err(syn::Error::new(
+                c.span,
+                "backend \"cpu\" runs the CPU segments: cpu_segments = false leaves nothing to run",
+            ));
+        }
+    }
+    let strategy = args
+        .strategy
+        .as_ref()
+        .map(|s| {
+            let strategy: Strategy = s
+                .value
+                .parse()
+                .map_err(|e| syn::Error::new(s.span, format!("{e}")))?;
+            if strategy == Strategy::Manual {
+                return Err(syn::Error::new(
+                    s.span,
+                    "strategy \"manual\" needs explicit cuts, which the macro does not take",
+                ));
+            }
+            Ok(strategy)
+        })
+        .transpose()?;
+    let interface = args
+        .interface
+        .as_ref()
+        .map(|i| {
+            i.value
+                .parse::<Interface>()
+                .map_err(|e| syn::Error::new(i.span, format!("{e}")))
+        })
+        .transpose()?;
     let model = root.join(&args.model.value);
     if !model.is_file() {
         return Err(syn::Error::new(
             args.model.span,
-            format!("model file not found: {}", model.display()),
+            format!(
+                "model file not found: {} (resolved against CARGO_MANIFEST_DIR)",
+                args.model.value
+            ),
         ));
     }
     let mut builder = Builder::new(&model).tpus(args.tpus.as_ref().map_or(1, |t| t.value));
-    if let Some(s) = &args.strategy {
-        let strategy: Strategy = s
-            .value
-            .parse()
-            .map_err(|e| syn::Error::new(s.span, format!("{e}")))?;
-        if strategy == Strategy::Manual {
-            return Err(syn::Error::new(
-                s.span,
-                "strategy \"manual\" needs explicit cuts, which the macro does not take",
-            ));
-        }
-        builder = builder.strategy(strategy);
-    }
-    if let Some(i) = &args.interface {
-        let interface: Interface = i
-            .value
-            .parse()
-            .map_err(|e| syn::Error::new(i.span, format!("{e}")))?;
-        builder = builder.interface(interface);
-    }
     if let Some(p) = &args.profile {
         let path = root.join(&p.value);
         if !path.is_file() {
             return Err(syn::Error::new(
                 p.span,
-                format!("profile file not found: {}", path.display()),
+                format!(
+                    "profile file not found: {} (resolved against CARGO_MANIFEST_DIR)",
+                    p.value
+                ),
             ));
         }
         builder = builder.profile(path);
     }
+    if let Some(strategy) = strategy {
+        builder = builder.strategy(strategy);
+    }
+    if let Some(interface) = interface {
+        builder = builder.interface(interface);
+    }
     if let Some(r) = &args.replicate {
         builder = builder.replicate(r.value);
     }
-    let backend = match &args.backend {
-        None => Backend::EdgeTpu,
-        Some(b) => match b.value.as_str() {
-            "edgetpu" => Backend::EdgeTpu,
-            "cpu" => Backend::Cpu,
-            other => {
-                return Err(syn::Error::new(
-                    b.span,
-                    format!("unknown backend '{other}' (expected one of: edgetpu cpu)"),
-                ))
-            }
-        },
-    };
     // Under rust-analyzer the types are what matters: generate them from the CPU segments,
     // which need no Edge TPU compiler.
     let effective = if under_rust_analyzer() {
@@ -90,12 +107,6 @@ fn try_expand(args: &Args) -> syn::Result<TokenStream> {
     options.name = args.name.as_ref().map(|n| n.value.clone());
     options.visibility = args.visibility.clone();
     if let Some(c) = &args.cpu_segments {
-        if !c.value && backend == Backend::Cpu {
-            return Err(syn::Error::new(
-                c.span,
-                "backend \"cpu\" runs the CPU segments: cpu_segments = false leaves nothing to run",
-            ));
-        }
         options.embed_cpu = c.value;
     }
     let expansion = codegen::expand(&builder, &options).map_err(|e| {
@@ -109,4 +120,18 @@ fn try_expand(args: &Args) -> syn::Result<TokenStream> {
         syn::Error::new(span, e.full_message())
     })?;
     Ok(expansion.tokens)
+}
+
+fn backend(args: &Args) -> syn::Result<Backend> {
+    match &args.backend {
+        None => Ok(Backend::EdgeTpu),
+        Some(b) => match b.value.as_str() {
+            "edgetpu" => Ok(Backend::EdgeTpu),
+            "cpu" => Ok(Backend::Cpu),
+            other => Err(syn::Error::new(
+                b.span,
+                format!("unknown backend '{other}' (expected one of: edgetpu cpu)"),
+            )),
+        },
+    }
 }
