@@ -1,6 +1,6 @@
 //! Procedural macros of tpupipe: `tpupipe_model!` (re-exported as `tpupipe::tpupipe_model!`).
 //!
-//! A thin shell: the arguments are parsed with `syn` ([`args`]), the compiler's code generation
+//! A thin shell: the arguments are parsed with `syn` (`args`), the compiler's code generation
 //! (`tpupipe_compiler::codegen`) does the work, and every error becomes a `compile_error!`
 //! spanning the argument at fault. See `docs/macro.md`.
 

@@ -1,7 +1,7 @@
 //! Code generation: from a model and its plan, the Rust items of a typed pipeline struct, shared
 //! by the `tpupipe_model!` macro and the build-script terminal [`Builder::generate`].
 //!
-//! [`expand`] runs the walk: the segment files from [`artifacts`] (split or reused), the
+//! [`expand`] runs the walk: the segment files from [`artifacts()`] (split or reused), the
 //! model's input and output tensors ([`tensors`]), identifiers for them ([`idents`]), the plan as
 //! a Rust literal ([`plan_literal`]), the rustdoc table ([`doc_table`]), and the struct with its
 //! methods and tensor types ([`model_struct`]). The result is a [`proc_macro2::TokenStream`]
