@@ -108,6 +108,12 @@ pub fn artifacts(
         manifest.push_str(&format!("{}  {name}\n", sha256_hex(&bytes)));
     }
     std::fs::write(tmp.join(MANIFEST), manifest).map_err(io(&tmp.join(MANIFEST)))?;
+    // Another expansion (a parallel rustc) may have finished the same directory meanwhile: use
+    // it rather than replace files it may be reading.
+    if let Some(found) = reuse(&dir)? {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Ok(found);
+    }
     if dir.exists() {
         // A stale or damaged directory (reuse refused it): replace it.
         std::fs::remove_dir_all(&dir).map_err(io(&dir))?;

@@ -249,3 +249,25 @@ fn model_tensors_take_the_plans_names_and_unique_rust_names() {
     let err = ModelTensors::read(&view, &[], &plan.model_outputs, "Net").unwrap_err();
     assert_eq!(err.culprit(), Culprit::Model);
 }
+
+#[test]
+fn generate_needs_out_dir_and_writes_the_code_there() {
+    // The only test touching OUT_DIR and CARGO_MANIFEST_DIR's use by `generate`.
+    let dir = tempfile::tempdir().unwrap();
+    let builder = Builder::new(fixture("conv_residual.tflite")).tpus(2);
+    let mut options = CodegenOptions::new(Backend::Cpu, dir.path());
+    options.visibility = quote::quote!(pub);
+    std::env::remove_var("OUT_DIR");
+    let err = generate::generate_with(&builder, &options).unwrap_err();
+    assert!(matches!(err, CodegenError::NoOutDir), "{err}");
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::env::set_var("OUT_DIR", &out);
+    let generated = generate::generate_with(&builder, &options).unwrap();
+    std::env::remove_var("OUT_DIR");
+    assert_eq!(generated.path, out.join("conv_residual.rs"));
+    let text = std::fs::read_to_string(&generated.path).unwrap();
+    let code = text.split_once('\n').unwrap().1;
+    let parsed: syn::File = syn::parse_str(code).expect("the written code parses");
+    assert!(pretty(&quote::quote!(#parsed)).contains("pub struct ConvResidual {"));
+}
