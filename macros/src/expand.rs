@@ -135,3 +135,33 @@ fn backend(args: &Args) -> syn::Result<Backend> {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_str(text: &str) -> String {
+        let args: Args = syn::parse_str(text).expect("the arguments parse");
+        expand(&args).to_string()
+    }
+
+    /// One test, since it sets process-wide variables.
+    #[test]
+    fn edgetpu_is_refused_but_rust_analyzer_gets_the_cpu_types() {
+        let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        std::env::set_var("TPUPIPE_MODEL_ROOT", &workspace);
+        let args =
+            r#""tests/models/conv_residual.tflite", tpus = 2, backend = "edgetpu", name = Net"#;
+        std::env::remove_var("RUST_ANALYZER_INTERNALS_DO_NOT_USE");
+        let refused = expand_str(args);
+        assert!(refused.contains("compile_error"), "{refused}");
+        assert!(refused.contains("needs the compile terminal"), "{refused}");
+        std::env::set_var("RUST_ANALYZER_INTERNALS_DO_NOT_USE", "1");
+        let ide = expand_str(args);
+        std::env::remove_var("RUST_ANALYZER_INTERNALS_DO_NOT_USE");
+        assert!(!ide.contains("compile_error"), "{ide}");
+        assert!(ide.contains("struct Net"), "{ide}");
+        assert!(ide.contains("SEGMENT_0_CPU"), "{ide}");
+        assert!(!ide.contains("EDGETPU"), "{ide}");
+    }
+}
