@@ -305,6 +305,27 @@ impl Builder {
         (self.out_dir.as_deref(), self.profile.as_deref(), json)
     }
 
+    /// Build scripts: writes the typed pipeline struct for the model into `OUT_DIR/<stem>.rs`
+    /// (CPU segments; see [`crate::codegen::generate::build_script_options`]) and prints the
+    /// `cargo:` lines; include it with `include!(concat!(env!("OUT_DIR"), "/<stem>.rs"))`.
+    pub fn generate(&self) -> Result<crate::codegen::Generated, crate::codegen::CodegenError> {
+        let options = crate::codegen::generate::build_script_options();
+        crate::codegen::generate::generate_with(self, &options)
+    }
+
+    /// The model file, when the model comes from one.
+    pub(crate) fn model_path(&self) -> Option<&Path> {
+        match &self.model {
+            ModelSource::Path(p) => Some(p),
+            ModelSource::Bytes { .. } => None,
+        }
+    }
+
+    /// The profile file, if any.
+    pub(crate) fn profile_path(&self) -> Option<&Path> {
+        self.profile.as_deref()
+    }
+
     /// The layout the options choose and its summary.
     fn summarize(&self, model: &LoadedModel) -> Result<(PlanSummary, Layout), Error> {
         model.with_context(self.cost_model(), |ctx| {

@@ -27,6 +27,7 @@
 
 pub mod builder;
 pub mod cache;
+pub mod codegen;
 pub mod compile;
 pub mod compiled_model;
 pub mod cost;

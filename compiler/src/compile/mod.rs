@@ -82,7 +82,7 @@ pub enum CompileError {
     #[error(transparent)]
     Driver(DriverError),
     /// No compiler, and no cached build of these inputs.
-    #[error("{source}; and {} holds no build of {model} with these options", cache.display())]
+    #[error("{} holds no build of {model} with these options, and the compiler cannot run", cache.display())]
     NoCompiler {
         /// The model's file name.
         model: String,

@@ -1,0 +1,2 @@
+tpupipe::tpupipe_model!("tests/models/README.md", tpus = 2, backend = "cpu");
+fn main() {}

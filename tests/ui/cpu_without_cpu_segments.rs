@@ -1,0 +1,2 @@
+tpupipe::tpupipe_model!("models/net.tflite", backend = "cpu", cpu_segments = false);
+fn main() {}

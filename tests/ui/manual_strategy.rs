@@ -1,0 +1,2 @@
+tpupipe::tpupipe_model!("models/net.tflite", tpus = 2, strategy = "manual");
+fn main() {}

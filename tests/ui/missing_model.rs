@@ -1,0 +1,2 @@
+tpupipe::tpupipe_model!("models/does_not_exist.tflite", tpus = 2, backend = "cpu");
+fn main() {}

@@ -1,0 +1,2 @@
+tpupipe::tpupipe_model!(models, tpus = 2);
+fn main() {}

@@ -1,0 +1,2 @@
+tpupipe::tpupipe_model!("models/net.tflite", tpus = "four");
+fn main() {}
