@@ -155,7 +155,10 @@ mod tests {
         std::env::remove_var("RUST_ANALYZER_INTERNALS_DO_NOT_USE");
         // Offline with a cold cache: refused, saying how to fill the cache.
         std::env::set_var("TPUPIPE_OFFLINE", "1");
-        std::env::set_var("TPUPIPE_CACHE_DIR", workspace.join("target/tpupipe-cold-cache"));
+        std::env::set_var(
+            "TPUPIPE_CACHE_DIR",
+            workspace.join("target/tpupipe-cold-cache"),
+        );
         let refused = expand_str(args);
         std::env::remove_var("TPUPIPE_OFFLINE");
         std::env::remove_var("TPUPIPE_CACHE_DIR");
