@@ -19,7 +19,8 @@
 //! `BroadcastQuantSubSlow`). Multipliers: ADD/SUB compute `2 * max(s1, s2)` in float and the ratios
 //! in double; MUL computes `s1 * s2 / so` in float and converts that to double.
 
-use super::common::{fused_range, load8, Broadcast, Q8};
+use super::broadcast::Broadcast;
+use super::quant8::{fused_range, load8, Q8};
 use super::requant::{
     mul_double_rounding, mul_smaller_than_one, quantize_multiplier, rounding_divide_by_pot,
     sat_rounding_doubling_high_mul, QuantizedMultiplier,
@@ -691,7 +692,7 @@ mod tests {
         TABLE_MIN_ELEMENTS,
     };
     use crate::interp::kernel::Kernel;
-    use crate::interp::ops::common::Q8;
+    use crate::interp::ops::quant8::Q8;
 
     fn fivefold(a: &[usize], b: &[usize], out: &[usize]) -> ([usize; 5], bool) {
         match plan(a, b, out).expect("broadcastable") {

@@ -2,7 +2,7 @@
 //! with other parameters are rescaled in `f32` as TFLite's `ConcatenationWithScaling` does
 //! (int8 requires identical parameters, as in TFLite).
 
-use super::common::Q8;
+use super::quant8::Q8;
 use crate::dtype::ElementType;
 use crate::interp::error::{EvalError, LoadError};
 use crate::interp::kernel::{Kernel, PrepareCtx};

@@ -12,7 +12,7 @@
 //! - SUM: `round(sum * scale + bias) + output_zp` in `f32`, with
 //!   `scale = input_scale / output_scale` and `bias = -input_zp * scale * count`, clamped.
 
-use super::common::{load8, Q8};
+use super::quant8::{load8, Q8};
 use super::requant::{
     mul_double_rounding, mul_double_rounding_upward, quantize_multiplier, QuantizedMultiplier,
 };

@@ -15,7 +15,7 @@ pub use crate::interp::math::fixedpoint::{
     rdbpot as rounding_divide_by_pot, srdhm as sat_rounding_doubling_high_mul,
 };
 pub use crate::interp::math::multiplier::{
-    frexp, multiply_by_quantized_multiplier as mul_double_rounding,
+    multiply_by_quantized_multiplier as mul_double_rounding,
     multiply_by_quantized_multiplier_smaller_than_one_exp as mul_smaller_than_one,
     quantize_multiplier, QuantizedMultiplier,
 };
@@ -32,8 +32,9 @@ pub enum Rounding {
 }
 
 impl Rounding {
-    /// Applies `m` to `x` with this rounding.
-    #[inline(always)]
+    /// Applies `m` to `x` with this rounding (the scalar reference the vectorized stages are
+    /// tested against).
+    #[cfg(test)]
     pub fn apply(self, x: i32, m: QuantizedMultiplier) -> i32 {
         match self {
             Rounding::Double => mul_double_rounding(x, m),
@@ -94,20 +95,10 @@ pub fn activation_range(
     }
 }
 
-/// The representable range of an 8-bit type.
-pub fn range_of(dtype: crate::dtype::ElementType) -> Option<(i32, i32)> {
-    use crate::dtype::ElementType as E;
-    match dtype {
-        E::I8 => Some((-128, 127)),
-        E::U8 => Some((0, 255)),
-        E::I16 => Some((-32768, 32767)),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::interp::math::multiplier::frexp;
 
     #[test]
     fn frexp_matches_definition() {
