@@ -2,7 +2,7 @@
 //! widening to `i16`, and the clamp range of a fused activation on an 8-bit output.
 
 use super::cpu_features::avx2_dispatch;
-use super::requant::activation_range;
+use super::requant::{activation_range, ActivationRangeError};
 use crate::dtype::ElementType;
 use crate::interp::error::LoadError;
 use crate::interp::kernel::{PrepareCtx, TensorInfo};
@@ -91,13 +91,16 @@ pub fn fused_range(
     out: &Q8,
 ) -> Result<(i32, i32), LoadError> {
     let (lo, hi) = out.range();
-    let (a, b) = activation_range(act, out.scale, out.zero_point, lo, hi).ok_or_else(|| {
-        ctx.unsupported(format!(
-            "fused activation {} is not supported",
-            act.variant_name().unwrap_or("?")
-        ))
-    })?;
-    Ok((a, b))
+    let name = act.variant_name().unwrap_or("?");
+    activation_range(act, out.scale, out.zero_point, lo, hi).map_err(|e| match e {
+        ActivationRangeError::Unsupported => {
+            ctx.unsupported(format!("fused activation {name} is not supported"))
+        }
+        ActivationRangeError::Overflow => ctx.invalid(format!(
+            "fused activation {name}: its bounds on the output scale {} do not fit in int32",
+            out.scale
+        )),
+    })
 }
 
 #[inline(always)]
