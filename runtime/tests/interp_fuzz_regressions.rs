@@ -5,7 +5,8 @@
 //! that for fused activations (`no_integer_overflow_from_quantization`); its standalone RELU6
 //! converts the quotient out of range (undefined behaviour; on x86 every output became the zero
 //! point's byte, fuzz seed 7 graph 3290). The interpreter refuses both at load with a clear error
-//! instead of overflowing.
+//! instead of overflowing. The same for MUL multipliers of 2^30 or more, and for float
+//! requantizations (uint8 CONCATENATION, MEAN/SUM) whose rounded values could leave `i32`.
 
 mod common;
 
@@ -75,4 +76,41 @@ fn fused_relu6_with_an_overflowing_bound_is_refused() {
     load_edited(CONV_RELU6, |_| {}).expect("the fixture itself loads");
     let r = load_edited(CONV_RELU6, |m| set_scale(m, "output", 1e-12));
     expect_invalid(r, "CONV_2D", "do not fit in int32");
+}
+
+// The same class of overflow in the float requantizations (not reached by the fuzzer's scales):
+// a scale ratio so large that the rounded value leaves `i32` is refused, not wrapped.
+
+const CONCAT_U8: &str = "ops/core/concat_uint8_rescale.tflite";
+const MEAN_I8: &str = "ops/core/mean_int8_last_axis.tflite";
+
+#[test]
+fn uint8_concat_rescaling_beyond_int32_is_refused() {
+    load_edited(CONCAT_U8, |_| {}).expect("the fixture itself loads");
+    let r = load_edited(CONCAT_U8, |m| set_scale(m, "output", 1e-9));
+    expect_invalid(r, "CONCATENATION", "beyond int32");
+}
+
+#[test]
+fn mean_rescaling_beyond_int32_is_refused() {
+    load_edited(MEAN_I8, |_| {}).expect("the fixture itself loads");
+    let r = load_edited(MEAN_I8, |m| set_scale(m, "output", 1e-9));
+    expect_invalid(r, "MEAN", "beyond int32");
+}
+
+/// MUL with a requantization multiplier of 2^30 or more (fuzz seed 1 graph 9562: 8.6e15), which
+/// TFLite applies with an undefined `1 << shift`: refused, not computed.
+#[test]
+fn mul_with_a_huge_multiplier_is_refused() {
+    const MUL: &str = "ops/core/mul_int8_same_shape.tflite";
+    load_edited(MUL, |_| {}).expect("the fixture itself loads");
+    // 0.02 * 0.03 / 1e-12 = 6e8 < 2^30 still loads; / 1e-13 = 6e9 does not.
+    load_edited(MUL, |m| set_scale(m, "output", 1e-12)).expect("a multiplier below 2^30 loads");
+    match load_edited(MUL, |m| set_scale(m, "output", 1e-13)) {
+        Err(LoadError::Unsupported { kind, reason, .. }) => {
+            assert_eq!(kind, "MUL");
+            assert!(reason.contains("2^30 or more"), "reason: {reason}");
+        }
+        other => panic!("expected Unsupported from MUL, got {other:?}"),
+    }
 }

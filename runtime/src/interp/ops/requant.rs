@@ -88,6 +88,13 @@ pub fn quantized_bound(f: f32, scale: f32, zero_point: i32) -> Option<i32> {
     zero_point.checked_add(q as i32)
 }
 
+/// Whether every `round(x)` with `|x| <= max_abs`, plus an 8-bit zero point, fits in `i32`: the
+/// float requantizations (`static_cast<int32>(round(...))` in TFLite, undefined beyond that
+/// range) refuse scales that could leave it.
+pub fn rounds_within_i32(max_abs: f32) -> bool {
+    (0.0..2_147_483_000.0).contains(&max_abs)
+}
+
 /// Why a fused activation has no quantized clamp range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ActivationRangeError {
