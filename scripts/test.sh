@@ -54,6 +54,9 @@ cargo build --release -p tpupipe-cli --bin tpupipe
 export TPUPIPE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/tpupipe"
 echo "== tests/fixtures/verify_goldens.py (committed goldens still match the oracle)"
 "$venv/bin/python" tests/fixtures/verify_goldens.py
+echo "== tests/fixtures/fuzz_graphs.py (2000 random small quantized graphs, bit for bit against the oracle)"
+"$venv/bin/python" tests/fixtures/fuzz_graphs.py --seed 1 --count 2000 \
+  --out "${CARGO_TARGET_DIR:-$PWD/target}/fuzz-graphs"
 for check in scripts/check_split.py scripts/check_synth.py; do
   echo "== $check"
   "$venv/bin/python" "$check"

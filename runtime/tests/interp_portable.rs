@@ -8,8 +8,11 @@ use common::{check_model, models_dir, tflite_files, Outcome};
 
 #[test]
 fn portable_kernels_match_litert_bit_for_bit() {
-    std::env::set_var(tpupipe_runtime::interp::ops::common::PORTABLE_ENV, "1");
-    assert!(!tpupipe_runtime::interp::ops::common::has_avx2());
+    std::env::set_var(
+        tpupipe_runtime::interp::ops::cpu_features::PORTABLE_ENV,
+        "1",
+    );
+    assert!(!tpupipe_runtime::interp::ops::cpu_features::has_avx2());
     let mut models = tflite_files(&models_dir().join("ops/core"));
     models.extend(tflite_files(&models_dir()));
     assert!(models.len() > 50);

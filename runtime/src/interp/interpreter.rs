@@ -7,7 +7,7 @@ use super::kernel::{Kernel, PrepareCtx, TensorInfo};
 use super::registry;
 use crate::dtype::ElementType;
 use crate::ids::{OpIndex, TensorId};
-use crate::model::{ModelError, ModelView, OpKind, EDGETPU_CUSTOM_CODE};
+use crate::model::{ModelError, ModelView, OpKind, SubgraphView, EDGETPU_CUSTOM_CODE};
 use crate::quant::Quantization;
 
 /// Describes one model input or output.
@@ -142,6 +142,252 @@ fn tensor_bytes(t: &crate::model::TensorView<'_>) -> Result<usize, LoadError> {
     Ok(t.num_elements() as usize * elem)
 }
 
+/// Where every tensor lives once the arena is planned, and the arena's size in bytes.
+struct Layout {
+    /// Location of every constant read by an op and every arena tensor, by tensor index.
+    locs: Vec<Option<Loc>>,
+    /// Bytes of the activation arena.
+    arena_size: usize,
+}
+
+/// Checks the graph and returns how each tensor is known: constants and model inputs first
+/// (refusing a constant model input), then, in file order, every op's inputs must exist before
+/// it runs and every output be written exactly once; every model output must be produced.
+fn check_graph(sg: &SubgraphView<'_>) -> Result<Vec<Origin>, LoadError> {
+    let mut origin = vec![Origin::Unknown; sg.tensor_count()];
+    for t in sg.tensors() {
+        if t.is_constant() {
+            origin[t.id().index()] = Origin::Constant;
+        }
+    }
+    for id in sg.inputs() {
+        let t = sg.tensor(id);
+        if t.is_constant() {
+            return Err(LoadError::Graph(format!(
+                "model input {id} ('{}') is a constant tensor",
+                t.name()
+            )));
+        }
+        origin[id.index()] = Origin::ModelInput;
+    }
+
+    // Graph check in file order: every input exists before the op runs, every output is
+    // written exactly once.
+    for op in sg.operators() {
+        let k = op.index().index();
+        let kind = op.kind();
+        if let OpKind::Custom(code) = kind {
+            if code == EDGETPU_CUSTOM_CODE {
+                return Err(LoadError::Unsupported {
+                    op: op.index(),
+                    kind: kind.name(),
+                    reason: "this op was compiled for the Edge TPU and cannot run on the CPU \
+                             interpreter"
+                        .into(),
+                });
+            }
+        }
+        for id in op.present_inputs() {
+            if origin[id.index()] == Origin::Unknown {
+                let t = sg.tensor(id);
+                return Err(LoadError::Graph(format!(
+                    "op {} ({}) reads tensor {id} ('{}'), which is neither a constant, a model \
+                     input nor the output of an earlier op",
+                    op.index(),
+                    kind.name(),
+                    t.name()
+                )));
+            }
+        }
+        for id in op.outputs() {
+            let t = sg.tensor(id);
+            let clash = match origin[id.index()] {
+                Origin::Unknown => None,
+                Origin::Constant => Some("a constant".to_string()),
+                Origin::ModelInput => Some("a model input".to_string()),
+                Origin::Produced(p) => Some(format!("already written by op{p}")),
+            };
+            if let Some(what) = clash {
+                return Err(LoadError::Graph(format!(
+                    "op {} ({}) writes tensor {id} ('{}'), which is {what}",
+                    op.index(),
+                    kind.name(),
+                    t.name()
+                )));
+            }
+            origin[id.index()] = Origin::Produced(k);
+        }
+    }
+    for id in sg.outputs() {
+        if origin[id.index()] == Origin::Unknown {
+            return Err(LoadError::Graph(format!(
+                "model output {id} ('{}') is produced by no op",
+                sg.tensor(id).name()
+            )));
+        }
+    }
+    Ok(origin)
+}
+
+/// The constant store: every constant read by an op or returned as an output, copied into one
+/// aligned buffer. Returns each tensor's location in it (by tensor index) and the buffer.
+fn constant_store(
+    sg: &SubgraphView<'_>,
+    origin: &[Origin],
+) -> Result<(Vec<Option<Loc>>, AlignedBuf), LoadError> {
+    let mut const_loc: Vec<Option<Loc>> = vec![None; sg.tensor_count()];
+    let mut const_size = 0usize;
+    let mut wanted: Vec<TensorId> = sg
+        .operators()
+        .flat_map(|op| op.present_inputs())
+        .chain(sg.outputs())
+        .filter(|id| origin[id.index()] == Origin::Constant)
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    for &id in &wanted {
+        let len = tensor_bytes(&sg.tensor(id))?;
+        const_loc[id.index()] = Some(Loc::Const {
+            offset: const_size,
+            len,
+        });
+        const_size += arena::align_up(len);
+    }
+    let mut consts = AlignedBuf::zeroed(const_size);
+    for &id in &wanted {
+        if let (Some(Loc::Const { offset, len }), Some(data)) =
+            (const_loc[id.index()], sg.tensor(id).data())
+        {
+            consts.as_bytes_mut()[offset..offset + len].copy_from_slice(data);
+        }
+    }
+    Ok((const_loc, consts))
+}
+
+/// Plans the activation arena from the lifetimes of its tensors (model inputs and op outputs)
+/// and adds their locations to the constants' `const_loc`. Step k runs at time k + 1; model
+/// inputs and outputs stay alive for the whole inference, and every tensor does with
+/// [`Options::preserve_all_tensors`].
+fn plan_arena(
+    sg: &SubgraphView<'_>,
+    options: Options,
+    const_loc: Vec<Option<Loc>>,
+) -> Result<Layout, LoadError> {
+    let n_tensors = sg.tensor_count();
+    let end = sg.operator_count() + 1;
+    let mut life: Vec<Option<Lifetime>> = vec![None; n_tensors];
+    for id in sg.inputs() {
+        let size = tensor_bytes(&sg.tensor(id))?;
+        life[id.index()] = Some(Lifetime {
+            size,
+            first: 0,
+            last: end,
+        });
+    }
+    for op in sg.operators() {
+        let time = op.index().index() + 1;
+        for id in op.outputs() {
+            let size = tensor_bytes(&sg.tensor(id))?;
+            life[id.index()] = Some(Lifetime {
+                size,
+                first: time,
+                last: time,
+            });
+        }
+        for id in op.present_inputs() {
+            if let Some(l) = life[id.index()].as_mut() {
+                l.last = l.last.max(time);
+            }
+        }
+    }
+    for id in sg.outputs() {
+        if let Some(l) = life[id.index()].as_mut() {
+            l.last = end;
+        }
+    }
+    if options.preserve_all_tensors {
+        for l in life.iter_mut().flatten() {
+            l.first = 0;
+            l.last = end;
+        }
+    }
+    let arena_ids: Vec<usize> = (0..n_tensors).filter(|&i| life[i].is_some()).collect();
+    let lifetimes: Vec<Lifetime> = arena_ids
+        .iter()
+        .map(|&i| life[i].expect("filtered"))
+        .collect();
+    let plan = arena::plan(&lifetimes);
+    let mut locs = const_loc;
+    for (k, &i) in arena_ids.iter().enumerate() {
+        locs[i] = Some(Loc::Arena {
+            offset: plan.offsets[k],
+            len: lifetimes[k].size,
+        });
+    }
+    Ok(Layout {
+        locs,
+        arena_size: plan.size,
+    })
+}
+
+/// Prepares every op's kernel in file order, with the locations of its inputs and outputs.
+fn prepare_steps(
+    model: &ModelView<'_>,
+    sg: &SubgraphView<'_>,
+    locs: &[Option<Loc>],
+) -> Result<Vec<Step>, LoadError> {
+    let mut steps = Vec::with_capacity(sg.operator_count());
+    for op in sg.operators() {
+        let (kind, version) = model.opcode(op.opcode_index());
+        let ctx = PrepareCtx {
+            op,
+            kind: kind.name(),
+            version,
+            inputs: op
+                .inputs()
+                .into_iter()
+                .map(|id| id.map(|id| TensorInfo::from_view(&sg.tensor(id))))
+                .collect(),
+            outputs: op
+                .outputs()
+                .into_iter()
+                .map(|id| TensorInfo::from_view(&sg.tensor(id)))
+                .collect(),
+        };
+        let kernel = registry::prepare(&ctx)?;
+        let locate = |id: TensorId| locs[id.index()].expect("every used tensor has a location");
+        steps.push(Step {
+            kernel,
+            index: op.index(),
+            kind: ctx.kind.clone(),
+            inputs: op.inputs().into_iter().map(|id| id.map(locate)).collect(),
+            outputs: op.outputs().into_iter().map(locate).collect(),
+        });
+    }
+    Ok(steps)
+}
+
+/// The description and location of a model input or output.
+fn describe_tensor(
+    sg: &SubgraphView<'_>,
+    locs: &[Option<Loc>],
+    id: TensorId,
+) -> Result<(TensorDesc, Loc), LoadError> {
+    let t = sg.tensor(id);
+    let byte_size = tensor_bytes(&t)?;
+    Ok((
+        TensorDesc {
+            id,
+            name: t.name().to_string(),
+            shape: t.dims(),
+            dtype: t.dtype(),
+            quant: t.quantization(),
+            byte_size,
+        },
+        locs[id.index()].expect("model inputs and outputs have locations"),
+    ))
+}
+
 impl Interpreter {
     /// Loads the main subgraph of `model`: checks the graph, prepares every kernel, copies the
     /// constants and plans the arena. Everything the interpreter cannot run is refused here.
@@ -157,207 +403,11 @@ impl Interpreter {
             )));
         }
         let sg = model.main_subgraph();
-        let n_tensors = sg.tensor_count();
-        let n_ops = sg.operator_count();
-        let mut origin = vec![Origin::Unknown; n_tensors];
-        for t in sg.tensors() {
-            if t.is_constant() {
-                origin[t.id().index()] = Origin::Constant;
-            }
-        }
-        for id in sg.inputs() {
-            let t = sg.tensor(id);
-            if t.is_constant() {
-                return Err(LoadError::Graph(format!(
-                    "model input {id} ('{}') is a constant tensor",
-                    t.name()
-                )));
-            }
-            origin[id.index()] = Origin::ModelInput;
-        }
-
-        // Graph check in file order: every input exists before the op runs, every output is
-        // written exactly once.
-        for op in sg.operators() {
-            let k = op.index().index();
-            let kind = op.kind();
-            if let OpKind::Custom(code) = kind {
-                if code == EDGETPU_CUSTOM_CODE {
-                    return Err(LoadError::Unsupported {
-                        op: op.index(),
-                        kind: kind.name(),
-                        reason: "this op was compiled for the Edge TPU and cannot run on the CPU \
-                                 interpreter"
-                            .into(),
-                    });
-                }
-            }
-            for id in op.present_inputs() {
-                if origin[id.index()] == Origin::Unknown {
-                    let t = sg.tensor(id);
-                    return Err(LoadError::Graph(format!(
-                        "op {} ({}) reads tensor {id} ('{}'), which is neither a constant, a model \
-                         input nor the output of an earlier op",
-                        op.index(),
-                        kind.name(),
-                        t.name()
-                    )));
-                }
-            }
-            for id in op.outputs() {
-                let t = sg.tensor(id);
-                let clash = match origin[id.index()] {
-                    Origin::Unknown => None,
-                    Origin::Constant => Some("a constant".to_string()),
-                    Origin::ModelInput => Some("a model input".to_string()),
-                    Origin::Produced(p) => Some(format!("already written by op{p}")),
-                };
-                if let Some(what) = clash {
-                    return Err(LoadError::Graph(format!(
-                        "op {} ({}) writes tensor {id} ('{}'), which is {what}",
-                        op.index(),
-                        kind.name(),
-                        t.name()
-                    )));
-                }
-                origin[id.index()] = Origin::Produced(k);
-            }
-        }
-        for id in sg.outputs() {
-            if origin[id.index()] == Origin::Unknown {
-                return Err(LoadError::Graph(format!(
-                    "model output {id} ('{}') is produced by no op",
-                    sg.tensor(id).name()
-                )));
-            }
-        }
-
-        // Constant store: every constant read by an op or returned as an output.
-        let mut const_loc: Vec<Option<Loc>> = vec![None; n_tensors];
-        let mut const_size = 0usize;
-        let mut wanted: Vec<TensorId> = sg
-            .operators()
-            .flat_map(|op| op.present_inputs())
-            .chain(sg.outputs())
-            .filter(|id| origin[id.index()] == Origin::Constant)
-            .collect();
-        wanted.sort_unstable();
-        wanted.dedup();
-        for &id in &wanted {
-            let len = tensor_bytes(&sg.tensor(id))?;
-            const_loc[id.index()] = Some(Loc::Const {
-                offset: const_size,
-                len,
-            });
-            const_size += arena::align_up(len);
-        }
-        let mut consts = AlignedBuf::zeroed(const_size);
-        for &id in &wanted {
-            if let (Some(Loc::Const { offset, len }), Some(data)) =
-                (const_loc[id.index()], sg.tensor(id).data())
-            {
-                consts.as_bytes_mut()[offset..offset + len].copy_from_slice(data);
-            }
-        }
-
-        // Lifetimes of arena tensors: model inputs and op outputs. Step k runs at time k + 1;
-        // model inputs and outputs stay alive for the whole inference.
-        let end = n_ops + 1;
-        let mut life: Vec<Option<Lifetime>> = vec![None; n_tensors];
-        for id in sg.inputs() {
-            let size = tensor_bytes(&sg.tensor(id))?;
-            life[id.index()] = Some(Lifetime {
-                size,
-                first: 0,
-                last: end,
-            });
-        }
-        for op in sg.operators() {
-            let time = op.index().index() + 1;
-            for id in op.outputs() {
-                let size = tensor_bytes(&sg.tensor(id))?;
-                life[id.index()] = Some(Lifetime {
-                    size,
-                    first: time,
-                    last: time,
-                });
-            }
-            for id in op.present_inputs() {
-                if let Some(l) = life[id.index()].as_mut() {
-                    l.last = l.last.max(time);
-                }
-            }
-        }
-        for id in sg.outputs() {
-            if let Some(l) = life[id.index()].as_mut() {
-                l.last = end;
-            }
-        }
-        if options.preserve_all_tensors {
-            for l in life.iter_mut().flatten() {
-                l.first = 0;
-                l.last = end;
-            }
-        }
-        let arena_ids: Vec<usize> = (0..n_tensors).filter(|&i| life[i].is_some()).collect();
-        let lifetimes: Vec<Lifetime> = arena_ids
-            .iter()
-            .map(|&i| life[i].expect("filtered"))
-            .collect();
-        let plan = arena::plan(&lifetimes);
-        let mut loc: Vec<Option<Loc>> = const_loc;
-        for (k, &i) in arena_ids.iter().enumerate() {
-            loc[i] = Some(Loc::Arena {
-                offset: plan.offsets[k],
-                len: lifetimes[k].size,
-            });
-        }
-
-        // Prepare every kernel.
-        let mut steps = Vec::with_capacity(n_ops);
-        for op in sg.operators() {
-            let (kind, version) = model.opcode(op.opcode_index());
-            let ctx = PrepareCtx {
-                op,
-                kind: kind.name(),
-                version,
-                inputs: op
-                    .inputs()
-                    .into_iter()
-                    .map(|id| id.map(|id| TensorInfo::from_view(&sg.tensor(id))))
-                    .collect(),
-                outputs: op
-                    .outputs()
-                    .into_iter()
-                    .map(|id| TensorInfo::from_view(&sg.tensor(id)))
-                    .collect(),
-            };
-            let kernel = registry::prepare(&ctx)?;
-            let locate = |id: TensorId| loc[id.index()].expect("every used tensor has a location");
-            steps.push(Step {
-                kernel,
-                index: op.index(),
-                kind: ctx.kind.clone(),
-                inputs: op.inputs().into_iter().map(|id| id.map(locate)).collect(),
-                outputs: op.outputs().into_iter().map(locate).collect(),
-            });
-        }
-
-        let describe = |id: TensorId| -> Result<(TensorDesc, Loc), LoadError> {
-            let t = sg.tensor(id);
-            let byte_size = tensor_bytes(&t)?;
-            Ok((
-                TensorDesc {
-                    id,
-                    name: t.name().to_string(),
-                    shape: t.dims(),
-                    dtype: t.dtype(),
-                    quant: t.quantization(),
-                    byte_size,
-                },
-                loc[id.index()].expect("model inputs and outputs have locations"),
-            ))
-        };
+        let origin = check_graph(&sg)?;
+        let (const_loc, consts) = constant_store(&sg, &origin)?;
+        let layout = plan_arena(&sg, options, const_loc)?;
+        let steps = prepare_steps(model, &sg, &layout.locs)?;
+        let describe = |id| describe_tensor(&sg, &layout.locs, id);
         let inputs = sg
             .inputs()
             .into_iter()
@@ -371,10 +421,10 @@ impl Interpreter {
 
         Ok(Interpreter {
             steps,
-            locs: loc,
+            locs: layout.locs,
             preserve_all: options.preserve_all_tensors,
             consts,
-            arena: AlignedBuf::zeroed(plan.size),
+            arena: AlignedBuf::zeroed(layout.arena_size),
             inputs,
             outputs,
         })

@@ -9,6 +9,7 @@
 
 use super::checks::{first_output, quant8, unary_8bit, Quant8};
 use super::lut::{table_for, ByteTableKernel};
+use super::requant::quantized_bound;
 use crate::dtype::ElementType;
 use crate::interp::error::{EvalError, LoadError};
 use crate::interp::kernel::{Kernel, PrepareCtx};
@@ -38,10 +39,21 @@ fn prepare_relu_x(
     let (qin, qout, len) = unary_8bit(ctx)?;
     let (tmin, tmax) = type_range(qin.dtype);
     let m = quantize_multiplier(f64::from(qin.scale / qout.scale));
-    // `roundf(act / scale)` in single precision, then `static_cast<int32>`.
-    let q = |act: f32| qout.zero_point + (act / qout.scale).round() as i32;
-    let lo = tmin.max(q(act_min));
-    let hi = act_max.map_or(tmax, |a| tmax.min(q(a)));
+    // `roundf(act / scale)` in single precision, then `static_cast<int32>`, which TFLite does
+    // not check here: a bound out of the `i32` range (undefined behaviour there) is refused.
+    let q = |act: f32| {
+        quantized_bound(act, qout.scale, qout.zero_point).ok_or_else(|| {
+            ctx.invalid(format!(
+                "the bound {act} on the output scale {} does not fit in int32",
+                qout.scale
+            ))
+        })
+    };
+    let lo = tmin.max(q(act_min)?);
+    let hi = match act_max {
+        Some(a) => tmax.min(q(a)?),
+        None => tmax,
+    };
     let table = table_for(qin.dtype, |v| {
         let clamped = qout.zero_point + mbqm(v - qin.zero_point, m);
         clamped.max(lo).min(hi)

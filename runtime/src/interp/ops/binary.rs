@@ -19,7 +19,8 @@
 //! `BroadcastQuantSubSlow`). Multipliers: ADD/SUB compute `2 * max(s1, s2)` in float and the ratios
 //! in double; MUL computes `s1 * s2 / so` in float and converts that to double.
 
-use super::common::{fused_range, load8, Broadcast, Q8};
+use super::broadcast::Broadcast;
+use super::quant8::{fused_range, load8, Q8};
 use super::requant::{
     mul_double_rounding, mul_smaller_than_one, quantize_multiplier, rounding_divide_by_pot,
     sat_rounding_doubling_high_mul, QuantizedMultiplier,
@@ -257,16 +258,26 @@ fn add_sub_math(q1: &Q8, q2: &Q8, qo: &Q8, sign: i32) -> Result<Math, String> {
     })
 }
 
-/// MUL arithmetic.
-fn mul_math(q1: &Q8, q2: &Q8, qo: &Q8) -> Math {
+/// MUL arithmetic, or the reason these scales are refused.
+fn mul_math(q1: &Q8, q2: &Q8, qo: &Q8) -> Result<Math, String> {
     // mul.cc: `input1->params.scale * input2->params.scale / output->params.scale` is float
     // arithmetic, converted to double afterwards.
     let real = q1.scale * q2.scale / qo.scale;
-    Math::Mul {
+    let mult = quantize_multiplier(f64::from(real));
+    // TFLite applies a multiplier of 2^shift as `x * (1 << shift)`, undefined from 2^31 on (its
+    // results there are the compiler's; found by tests/fixtures/fuzz_graphs.py).
+    if mult.shift > 30 {
+        return Err(format!(
+            "the output scale {} is too small for the input scales {} and {} (multiplier {real} \
+             of 2^30 or more is not supported)",
+            qo.scale, q1.scale, q2.scale
+        ));
+    }
+    Ok(Math::Mul {
         zp1: q1.zero_point,
         zp2: q2.zero_point,
-        mult: quantize_multiplier(f64::from(real)),
-    }
+        mult,
+    })
 }
 
 struct Binary {
@@ -597,7 +608,7 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
     }
     let (act_min, act_max) = fused_range(ctx, act, &qo)?;
     let math = match code {
-        Some(BuiltinOperator::MUL) => mul_math(&q1, &q2, &qo),
+        Some(BuiltinOperator::MUL) => mul_math(&q1, &q2, &qo).map_err(|e| ctx.unsupported(e))?,
         Some(BuiltinOperator::SUB) => {
             add_sub_math(&q1, &q2, &qo, -1).map_err(|e| ctx.unsupported(e))?
         }
@@ -691,7 +702,7 @@ mod tests {
         TABLE_MIN_ELEMENTS,
     };
     use crate::interp::kernel::Kernel;
-    use crate::interp::ops::common::Q8;
+    use crate::interp::ops::quant8::Q8;
 
     fn fivefold(a: &[usize], b: &[usize], out: &[usize]) -> ([usize; 5], bool) {
         match plan(a, b, out).expect("broadcastable") {
@@ -747,7 +758,7 @@ mod tests {
         match op {
             Op::Add => add_sub_math(&q[0], &q[1], &q[2], 1).expect("valid ADD scales"),
             Op::Sub => add_sub_math(&q[0], &q[1], &q[2], -1).expect("valid SUB scales"),
-            Op::Mul => mul_math(&q[0], &q[1], &q[2]),
+            Op::Mul => mul_math(&q[0], &q[1], &q[2]).expect("valid MUL scales"),
         }
     }
 

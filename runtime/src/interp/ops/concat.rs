@@ -2,7 +2,8 @@
 //! with other parameters are rescaled in `f32` as TFLite's `ConcatenationWithScaling` does
 //! (int8 requires identical parameters, as in TFLite).
 
-use super::common::Q8;
+use super::quant8::Q8;
+use super::requant::rounds_within_i32;
 use crate::dtype::ElementType;
 use crate::interp::error::{EvalError, LoadError};
 use crate::interp::kernel::{Kernel, PrepareCtx};
@@ -79,7 +80,14 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
                     None
                 } else if t.dtype == ElementType::U8 {
                     let scale = qi.scale * (1.0 / qo.scale);
-                    Some((scale, -(qi.zero_point as f32) * scale))
+                    let bias = -(qi.zero_point as f32) * scale;
+                    if !rounds_within_i32(bias.abs().max((255.0 * scale + bias).abs())) {
+                        return Err(ctx.invalid(format!(
+                            "input {k}'s scale {} over the output's {} rescales beyond int32",
+                            qi.scale, qo.scale
+                        )));
+                    }
+                    Some((scale, bias))
                 } else {
                     return Err(ctx.unsupported(format!(
                         "int8 input {k} has different quantization than the output"

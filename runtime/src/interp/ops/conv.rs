@@ -7,11 +7,12 @@
 //! the zero point is taken out inside the GEMM. uint8 filters with one zero point take that path
 //! too, packed as `w - 128` with a per-pixel row-sum correction (see `row_term`).
 
-use super::common::{
-    load8, to_i16, ChannelQuant, OutputStage, WeightedOperands, Window, GEMM_ROUNDING,
-};
 use super::gemm::{self, FusedU8, Isa, PackedRhs};
+use super::operands::WeightedOperands;
+use super::output_stage::{ChannelQuant, OutputStage, GEMM_ROUNDING};
+use super::quant8::{load8, to_i16};
 use super::requant::Rounding;
+use super::window::Window;
 use crate::interp::error::{EvalError, LoadError};
 use crate::interp::kernel::{Kernel, PrepareCtx};
 

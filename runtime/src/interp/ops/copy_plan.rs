@@ -99,11 +99,6 @@ impl PlanBuilder {
         self.runs.push(Run::Fill { len });
     }
 
-    /// Number of output bytes described so far.
-    pub fn out_bytes(&self) -> usize {
-        self.out_bytes
-    }
-
     /// Finishes the plan.
     pub fn finish(self) -> CopyPlan {
         let mut runs = self.runs;
@@ -119,11 +114,13 @@ impl PlanBuilder {
 
 impl CopyPlan {
     /// Bytes the plan writes.
+    #[cfg(test)]
     pub fn out_bytes(&self) -> usize {
         self.out_bytes
     }
 
-    /// Number of runs (for tests and diagnostics).
+    /// Number of runs (for tests).
+    #[cfg(test)]
     pub fn run_count(&self) -> usize {
         self.runs.len()
     }

@@ -3,8 +3,11 @@
 //! of one output pixel (the loop the compiler vectorizes), then requantizes per channel with
 //! TFLite's double rounding.
 
-use super::common::{load8, to_i16, ChannelQuant, OutputStage, WeightedOperands, Window};
+use super::operands::WeightedOperands;
+use super::output_stage::{ChannelQuant, OutputStage};
+use super::quant8::{load8, to_i16};
 use super::requant::Rounding;
+use super::window::Window;
 use crate::interp::error::{EvalError, LoadError};
 use crate::interp::kernel::{Kernel, PrepareCtx};
 
@@ -167,7 +170,7 @@ impl Kernel for Depthwise {
         }
         #[cfg(target_arch = "x86_64")]
         {
-            if super::common::has_avx2() {
+            if super::cpu_features::has_avx2() {
                 // SAFETY: AVX2 is available.
                 unsafe { accumulate_avx2(self, out) };
                 return Ok(());
@@ -175,7 +178,7 @@ impl Kernel for Depthwise {
         }
         #[cfg(target_arch = "aarch64")]
         {
-            if super::common::has_neon() {
+            if super::cpu_features::has_neon() {
                 // SAFETY: NEON is available.
                 unsafe { accumulate_neon(self, out) };
                 return Ok(());
@@ -212,7 +215,7 @@ fn accumulate_impl(k: &mut Depthwise, out: &mut [u8]) {
     }
 }
 
-super::common::avx2_dispatch!(fn accumulate(k: &mut Depthwise, out: &mut [u8]) => accumulate_impl);
+super::cpu_features::avx2_dispatch!(fn accumulate(k: &mut Depthwise, out: &mut [u8]) => accumulate_impl);
 
 /// Fills `k.tap_src` with the `in16` offset of every tap of every pixel of output row `oy` of
 /// batch `b` (`usize::MAX` for padding); `tp` is the padded tap count.

@@ -4,8 +4,10 @@
 //! As in [`super::conv`], weights that fit in `i8` take the GEMM's fast `u8` path when the CPU
 //! has one (raw input bytes, the zero point taken out inside the GEMM, requantization fused).
 
-use super::common::{load8, to_i16, ChannelQuant, OutputStage, WeightedOperands, GEMM_ROUNDING};
 use super::gemm::{self, FusedU8, Isa, PackedRhs};
+use super::operands::WeightedOperands;
+use super::output_stage::{ChannelQuant, OutputStage, GEMM_ROUNDING};
+use super::quant8::{load8, to_i16};
 use crate::interp::error::{EvalError, LoadError};
 use crate::interp::kernel::{Kernel, PrepareCtx};
 use crate::schema::FullyConnectedOptionsWeightsFormat;

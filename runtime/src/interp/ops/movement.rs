@@ -151,15 +151,3 @@ pub fn strides_of(shape: &[usize]) -> Vec<usize> {
     }
     strides
 }
-
-/// Checks the number of inputs and outputs exactly.
-pub fn require_arity(ctx: &PrepareCtx<'_>, inputs: usize, outputs: usize) -> Result<(), LoadError> {
-    if ctx.inputs.len() != inputs || ctx.outputs.len() != outputs {
-        return Err(ctx.invalid(format!(
-            "expected {inputs} inputs and {outputs} outputs, found {} and {}",
-            ctx.inputs.len(),
-            ctx.outputs.len()
-        )));
-    }
-    Ok(())
-}

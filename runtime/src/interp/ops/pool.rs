@@ -2,7 +2,8 @@
 //! TFLite requires). Padding cells are excluded from the window; the average rounds half away
 //! from zero.
 
-use super::common::{fused_range, load8, Window, Q8};
+use super::quant8::{fused_range, load8, Q8};
+use super::window::Window;
 use crate::interp::error::{EvalError, LoadError};
 use crate::interp::kernel::{Kernel, PrepareCtx};
 use crate::schema::BuiltinOperator;

@@ -1,7 +1,8 @@
 //! QUANTIZE (float32 to int8/uint8, and requantization between 8-bit types or scales) and
 //! DEQUANTIZE (int8/uint8 to float32).
 
-use super::common::{load8, same_count, Q8};
+use super::operands::same_count;
+use super::quant8::{load8, Q8};
 use super::requant::{
     mul_double_rounding, mul_double_rounding_upward, quantize_multiplier, QuantizedMultiplier,
 };

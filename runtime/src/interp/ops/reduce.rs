@@ -12,9 +12,10 @@
 //! - SUM: `round(sum * scale + bias) + output_zp` in `f32`, with
 //!   `scale = input_scale / output_scale` and `bias = -input_zp * scale * count`, clamped.
 
-use super::common::{load8, Q8};
+use super::quant8::{load8, Q8};
 use super::requant::{
-    mul_double_rounding, mul_double_rounding_upward, quantize_multiplier, QuantizedMultiplier,
+    mul_double_rounding, mul_double_rounding_upward, quantize_multiplier, rounds_within_i32,
+    QuantizedMultiplier,
 };
 use crate::dtype::ElementType;
 use crate::interp::error::{EvalError, LoadError};
@@ -124,6 +125,14 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
         && rank == 4
         && (axes_raw == [1, 2] || axes_raw == [2, 1])
         && count > 0;
+    // The float finishes round values up to the whole sum (or the input zero point) rescaled.
+    let extreme = (count as f32 * 256.0 * scale).max(256.0 * scale) * 2.0;
+    if !rounds_within_i32(extreme) {
+        return Err(ctx.invalid(format!(
+            "the input scale {} over the output scale {} rescales {count} values beyond int32",
+            qin.scale, qout.scale
+        )));
+    }
     let finish = if sum_op {
         Finish::FloatSum {
             scale,

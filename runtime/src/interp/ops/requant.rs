@@ -15,7 +15,7 @@ pub use crate::interp::math::fixedpoint::{
     rdbpot as rounding_divide_by_pot, srdhm as sat_rounding_doubling_high_mul,
 };
 pub use crate::interp::math::multiplier::{
-    frexp, multiply_by_quantized_multiplier as mul_double_rounding,
+    multiply_by_quantized_multiplier as mul_double_rounding,
     multiply_by_quantized_multiplier_smaller_than_one_exp as mul_smaller_than_one,
     quantize_multiplier, QuantizedMultiplier,
 };
@@ -32,8 +32,9 @@ pub enum Rounding {
 }
 
 impl Rounding {
-    /// Applies `m` to `x` with this rounding.
-    #[inline(always)]
+    /// Applies `m` to `x` with this rounding (the scalar reference the vectorized stages are
+    /// tested against).
+    #[cfg(test)]
     pub fn apply(self, x: i32, m: QuantizedMultiplier) -> i32 {
         match self {
             Rounding::Double => mul_double_rounding(x, m),
@@ -74,6 +75,35 @@ pub fn mul_single_rounding(x: i32, m: QuantizedMultiplier) -> i32 {
     ((prod + round) >> total_shift.min(63)) as i32
 }
 
+/// An activation bound `f` on an output with `scale` and `zero_point`: `zero_point + round(f /
+/// scale)`, rounded in single precision as TFLite does; `None` when the quotient or the sum does
+/// not fit in `i32` (TFLite refuses such a fused activation, `no_integer_overflow_from_quantization`,
+/// and converts out of range, which is undefined, in its standalone RELU ops).
+pub fn quantized_bound(f: f32, scale: f32, zero_point: i32) -> Option<i32> {
+    let q = (f / scale).round();
+    // NaN is not contained either.
+    if !(-2_147_483_648.0..2_147_483_648.0).contains(&q) {
+        return None;
+    }
+    zero_point.checked_add(q as i32)
+}
+
+/// Whether every `round(x)` with `|x| <= max_abs`, plus an 8-bit zero point, fits in `i32`: the
+/// float requantizations (`static_cast<int32>(round(...))` in TFLite, undefined beyond that
+/// range) refuse scales that could leave it.
+pub fn rounds_within_i32(max_abs: f32) -> bool {
+    (0.0..2_147_483_000.0).contains(&max_abs)
+}
+
+/// Why a fused activation has no quantized clamp range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActivationRangeError {
+    /// The activation is not a clamp (TANH, SIGN_BIT, ...): not supported as a fused activation.
+    Unsupported,
+    /// A bound divided by the output scale does not fit in `i32` (see [`quantized_bound`]).
+    Overflow,
+}
+
 /// The quantized clamp range of a fused activation for an output with `scale` and `zero_point`,
 /// intersected with `[qmin, qmax]` (TFLite's `CalculateActivationRangeQuantized`).
 pub fn activation_range(
@@ -82,32 +112,22 @@ pub fn activation_range(
     zero_point: i32,
     qmin: i32,
     qmax: i32,
-) -> Option<(i32, i32)> {
+) -> Result<(i32, i32), ActivationRangeError> {
     use crate::schema::ActivationFunctionType as A;
-    let q = |f: f32| zero_point + (f / scale).round() as i32;
+    let q = |f: f32| quantized_bound(f, scale, zero_point).ok_or(ActivationRangeError::Overflow);
     match act {
-        A::NONE => Some((qmin, qmax)),
-        A::RELU => Some((qmin.max(q(0.0)), qmax)),
-        A::RELU6 => Some((qmin.max(q(0.0)), qmax.min(q(6.0)))),
-        A::RELU_N1_TO_1 => Some((qmin.max(q(-1.0)), qmax.min(q(1.0)))),
-        _ => None,
-    }
-}
-
-/// The representable range of an 8-bit type.
-pub fn range_of(dtype: crate::dtype::ElementType) -> Option<(i32, i32)> {
-    use crate::dtype::ElementType as E;
-    match dtype {
-        E::I8 => Some((-128, 127)),
-        E::U8 => Some((0, 255)),
-        E::I16 => Some((-32768, 32767)),
-        _ => None,
+        A::NONE => Ok((qmin, qmax)),
+        A::RELU => Ok((qmin.max(q(0.0)?), qmax)),
+        A::RELU6 => Ok((qmin.max(q(0.0)?), qmax.min(q(6.0)?))),
+        A::RELU_N1_TO_1 => Ok((qmin.max(q(-1.0)?), qmax.min(q(1.0)?))),
+        _ => Err(ActivationRangeError::Unsupported),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::interp::math::multiplier::frexp;
 
     #[test]
     fn frexp_matches_definition() {

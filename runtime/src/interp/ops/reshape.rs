@@ -1,6 +1,6 @@
 //! RESHAPE, SQUEEZE and EXPAND_DIMS: the output shape is static, so these copy bytes.
 
-use super::common::same_count;
+use super::operands::same_count;
 use crate::interp::error::{EvalError, LoadError};
 use crate::interp::kernel::{Kernel, PrepareCtx};
 

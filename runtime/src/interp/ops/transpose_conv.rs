@@ -2,9 +2,12 @@
 //! input pixels against every filter tap, scattered (col2im) into `i32` sums, then per-channel
 //! requantization.
 
-use super::common::{constant_filter, load8, to_i16, ChannelQuant, OutputStage, Window, Q8};
 use super::gemm::{self, Isa, PackedRhs};
+use super::operands::constant_filter;
+use super::output_stage::{ChannelQuant, OutputStage};
+use super::quant8::{load8, to_i16, Q8};
 use super::requant::Rounding;
+use super::window::Window;
 use crate::dtype::ElementType;
 use crate::interp::error::{EvalError, LoadError};
 use crate::interp::kernel::{le_i32s, Kernel, PrepareCtx};

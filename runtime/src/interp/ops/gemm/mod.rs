@@ -89,11 +89,11 @@ impl PackedRhs {
             vnni: None,
         };
         #[cfg(target_arch = "x86_64")]
-        if super::common::has_avx512vnni() {
+        if super::cpu_features::has_avx512vnni() {
             rhs.vnni = x86::VnniRhs::new(&rhs);
         }
         #[cfg(target_arch = "aarch64")]
-        if super::common::has_dotprod() {
+        if super::cpu_features::has_dotprod() {
             rhs.dot = neon::DotRhs::new(&rhs);
         }
         rhs
@@ -166,20 +166,20 @@ pub enum Isa {
 }
 
 impl Isa {
-    /// Whether this CPU (and [`super::common::PORTABLE_ENV`]) allows the inner loop.
+    /// Whether this CPU (and [`super::cpu_features::PORTABLE_ENV`]) allows the inner loop.
     pub fn available(self) -> bool {
         match self {
             Isa::Portable => true,
-            Isa::Avx2 => super::common::has_avx2(),
-            Isa::Avx512Vnni => super::common::has_avx512vnni(),
-            Isa::Neon => super::common::has_neon(),
-            Isa::NeonDot => super::common::has_dotprod(),
+            Isa::Avx2 => super::cpu_features::has_avx2(),
+            Isa::Avx512Vnni => super::cpu_features::has_avx512vnni(),
+            Isa::Neon => super::cpu_features::has_neon(),
+            Isa::NeonDot => super::cpu_features::has_dotprod(),
         }
     }
 }
 
 /// The best inner loop this CPU supports (portable when
-/// [`super::common::PORTABLE_ENV`] is set).
+/// [`super::cpu_features::PORTABLE_ENV`] is set).
 pub fn detect() -> Isa {
     [Isa::Avx512Vnni, Isa::Avx2, Isa::NeonDot, Isa::Neon]
         .into_iter()
@@ -194,17 +194,17 @@ pub fn gemm(isa: Isa, lhs: &[i16], m: usize, rhs: &PackedRhs, out: &mut [i32]) {
     assert!(out.len() >= m * rhs.n_padded, "gemm: out too short");
     match isa {
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 | Isa::Avx512Vnni if super::common::has_avx2() => {
+        Isa::Avx2 | Isa::Avx512Vnni if super::cpu_features::has_avx2() => {
             // SAFETY: the CPU supports AVX2 (checked by the guard); the sizes were checked above.
             unsafe { x86::gemm_avx2(lhs, m, rhs, out) }
         }
         #[cfg(target_arch = "aarch64")]
-        Isa::Neon if super::common::has_neon() => {
+        Isa::Neon if super::cpu_features::has_neon() => {
             // SAFETY: the CPU supports NEON (checked by the guard); the sizes were checked above.
             unsafe { neon::gemm_neon(lhs, m, rhs, out) }
         }
         #[cfg(target_arch = "aarch64")]
-        Isa::NeonDot if super::common::has_dotprod() => {
+        Isa::NeonDot if super::cpu_features::has_dotprod() => {
             // SAFETY: the CPU supports NEON and the dot-product extension (checked by the
             // guard); the sizes were checked above.
             unsafe { neon::gemm_dot(lhs, m, rhs, out) }
@@ -228,7 +228,7 @@ pub fn gemm_u8(isa: Isa, lhs: &[u8], m: usize, offset: u8, rhs: &PackedRhs, out:
             PackedRhs {
                 vnni: Some(vnni), ..
             },
-        ) if super::common::has_avx512vnni() => {
+        ) if super::cpu_features::has_avx512vnni() => {
             // SAFETY: the CPU supports AVX2, AVX-512 VL and VNNI (checked by the guard); the sizes
             // were checked above.
             unsafe { x86::gemm_vnni(lhs, m, offset, rhs.n_padded, vnni, out) }
@@ -262,7 +262,7 @@ impl PackedRhs {
         &self,
         isa: Isa,
         offset: u8,
-        params: &super::common::UpwardParams<'_>,
+        params: &super::output_stage::UpwardParams<'_>,
     ) -> Option<FusedU8> {
         match (isa, self) {
             #[cfg(target_arch = "x86_64")]
@@ -333,7 +333,7 @@ fn requant_impl(
             PackedRhs {
                 vnni: Some(vnni), ..
             },
-        ) if super::common::has_avx512vnni() => {
+        ) if super::cpu_features::has_avx512vnni() => {
             assert!(
                 fused.stage.fits(rhs.n, rhs.n_padded),
                 "gemm_u8_requant: the fused stage was built for other weights"
@@ -431,7 +431,7 @@ mod tests {
 
     #[test]
     fn gemm_u8_requant_matches_gemm_u8_then_the_stage() {
-        use super::super::common::OutputStage;
+        use super::super::output_stage::OutputStage;
         use super::super::requant::{QuantizedMultiplier, Rounding};
         let isa = detect();
         let mut w = lcg(21, 256, 128);
@@ -582,7 +582,7 @@ mod tests {
 
     #[test]
     fn detect_follows_the_cpu_and_the_portable_switch() {
-        let portable = std::env::var_os(super::super::common::PORTABLE_ENV).is_some();
+        let portable = std::env::var_os(super::super::cpu_features::PORTABLE_ENV).is_some();
         let isa = detect();
         eprintln!("gemm inner loop: {isa:?}");
         if portable {
@@ -600,7 +600,7 @@ mod tests {
         }
         #[cfg(target_arch = "x86_64")]
         if !portable && std::is_x86_feature_detected!("avx2") {
-            let vnni = std::env::var_os(super::super::common::NO_AVX512_ENV).is_none()
+            let vnni = std::env::var_os(super::super::cpu_features::NO_AVX512_ENV).is_none()
                 && std::is_x86_feature_detected!("avx512f")
                 && std::is_x86_feature_detected!("avx512vl")
                 && std::is_x86_feature_detected!("avx512vnni");

@@ -96,7 +96,7 @@ impl VnniRhs {
 }
 
 /// The requantization fused into [`gemm_vnni_requant`]: the parameters of an
-/// [`UpwardParams`](crate::interp::ops::common::UpwardParams) padded to whole groups of columns,
+/// [`UpwardParams`](crate::interp::ops::output_stage::UpwardParams) padded to whole groups of columns,
 /// with the bias and the offset correction folded into the accumulators' start values.
 #[derive(Clone, Debug)]
 pub(super) struct VnniStage {
@@ -137,7 +137,7 @@ impl VnniStage {
         rhs: &VnniRhs,
         n: usize,
         offset: u8,
-        p: &crate::interp::ops::common::UpwardParams<'_>,
+        p: &crate::interp::ops::output_stage::UpwardParams<'_>,
     ) -> Option<VnniStage> {
         let np = rhs.sums.len();
         if p.bias.len() < n || p.mult.len() < n || p.left.len() < n || p.right.len() < n {
