@@ -8,8 +8,8 @@
 //! - [`profile`]: measured or compiler-reported costs of candidate segments, which the planner
 //!   reads and the runtime's benchmark writes.
 //!
-//! With the `serde` feature the types read and write JSON ([`Plan::to_json`],
-//! [`Plan::from_json`]). Field names are stable. Positions index the graph's execution order; a
+//! With the `serde` feature the types read and write JSON (`Plan::to_json`,
+//! `Plan::from_json`). Field names are stable. Positions index the graph's execution order; a
 //! segment covers `op_range` = `[start, end)`. Tensors are named by the graph's unique names,
 //! which are also their names inside the segment files.
 //!

@@ -194,7 +194,7 @@ impl ProfileIndex {
 
 impl Profile {
     /// An empty profile for the model whose file hashes to `model_sha256` (lower-case hex);
-    /// writers push [`ProfileEntry`]s and save it with [`Profile::to_json`].
+    /// writers push [`ProfileEntry`]s and save it with `Profile::to_json` (feature `serde`).
     pub fn for_model(model_sha256: impl Into<String>) -> Profile {
         Profile {
             format: PROFILE_FORMAT.to_string(),
