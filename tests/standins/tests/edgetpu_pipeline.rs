@@ -179,3 +179,63 @@ fn too_few_edge_tpus_fail_or_fall_back_to_the_cpu() {
     let out = built.pipeline.infer(&item).unwrap();
     assert_eq!(out.get(0), Some(&golden[0].1.data[..]));
 }
+
+/// What `Builder::compile` (`tpupipe compile`) writes runs as it is: the plan it writes names
+/// both files of every segment, and the pipeline runs each compiled segment on its own stand-in
+/// Edge TPU, giving the whole model's golden outputs; compile-profiled planning too.
+#[test]
+fn compile_output_runs_on_edge_tpus_as_written() {
+    let Some(tc) = toolchain() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let lib = build(
+        &tc,
+        &Standin {
+            devices: DEVICES,
+            defines: &[],
+        },
+        &work.path().join("lib"),
+    );
+    let config = BackendConfig {
+        libraries: LibraryPaths {
+            tflite: Some(tc.tflite_lib.clone()),
+            edgetpu: Some(lib),
+        },
+        lock_dir: work.path().join("locks"),
+        allow_version_mismatch: false,
+        verbosity: None,
+    };
+    for (name, tpus, profiled) in [("conv_residual", 3, false), ("fc_tanh", 2, true)] {
+        let out = work.path().join(format!("{name}-out"));
+        let outcome = Builder::new(fixture(name))
+            .tpus(tpus)
+            .out_dir(&out)
+            .cache_dir(work.path().join("cache"))
+            .edgetpu_compiler(env!("CARGO_BIN_EXE_edgetpu_compiler"))
+            .compile_profiled(profiled)
+            .compile()
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let text = std::fs::read_to_string(&outcome.plan_path).unwrap();
+        let plan = Plan::from_json(&text).unwrap();
+        assert!(
+            plan.segments.iter().all(|s| s.edgetpu_file.is_some()),
+            "{name}"
+        );
+        let built = PlanPipeline::new(
+            &plan,
+            read_segments(&plan, &out).unwrap(),
+            &options(config.clone(), BackendChoice::EdgeTpu),
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(built.placements.iter().all(|p| p.device == Device::EdgeTpu));
+        let inputs = read_npz(models_dir().join(format!("{name}.inputs.npz"))).unwrap();
+        let golden = read_npz(models_dir().join(format!("{name}.outputs.npz"))).unwrap();
+        let item: Vec<Input<'_>> = inputs
+            .iter()
+            .map(|(n, a)| Input::named(n, &a.data).with_dtype(a.dtype))
+            .collect();
+        let got = built.pipeline.infer(&item).unwrap();
+        for (n, a) in &golden {
+            assert_eq!(got.by_name(n), Some(&a.data[..]), "{name}: {n}");
+        }
+    }
+}
