@@ -4,7 +4,7 @@
 //! library, one device per stage: exactly the whole model's golden outputs, and each stage on
 //! its own device.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use tpupipe_compiler::edgetpu::{CompileOptions, Compiler, SegmentJob};
 use tpupipe_compiler::{Builder, Plan};
 use tpupipe_runtime::edgetpu::{Assignment, BackendConfig, LibraryPaths};
@@ -13,7 +13,7 @@ use tpupipe_runtime::pipeline::{
     read_segments, BackendChoice, Input, PlanPipeline, PlanPipelineError, PlanPipelineOptions,
 };
 use tpupipe_runtime::plan::Device;
-use tpupipe_standin_libedgetpu::{build, toolchain, Standin};
+use tpupipe_standin_libedgetpu::{build, toolchain, Standin, Toolchain};
 use tpupipe_testkit::paths::{fixture, models_dir};
 
 const DEVICES: &str = "usb:/sys/bus/usb/devices/2-1,usb:/sys/bus/usb/devices/2-2,pci:/dev/apex_0";
@@ -47,6 +47,19 @@ fn split_and_compile(name: &str, tpus: usize, dir: &Path) -> Plan {
     plan
 }
 
+/// The shared TFLite C library, the stand-in libedgetpu at `lib`, and lock files under `work`.
+fn backend_config(tc: &Toolchain, lib: PathBuf, work: &Path) -> BackendConfig {
+    BackendConfig {
+        libraries: LibraryPaths {
+            tflite: Some(tc.tflite_lib.clone()),
+            edgetpu: Some(lib),
+        },
+        lock_dir: work.join("locks"),
+        allow_version_mismatch: false,
+        verbosity: None,
+    }
+}
+
 fn options(config: BackendConfig, backend: BackendChoice) -> PlanPipelineOptions {
     PlanPipelineOptions {
         backend,
@@ -69,15 +82,7 @@ fn compiled_segments_run_on_their_own_edge_tpus_bit_exactly() {
         },
         &work.path().join("lib"),
     );
-    let config = BackendConfig {
-        libraries: LibraryPaths {
-            tflite: Some(tc.tflite_lib.clone()),
-            edgetpu: Some(lib),
-        },
-        lock_dir: work.path().join("locks"),
-        allow_version_mismatch: false,
-        verbosity: None,
-    };
+    let config = backend_config(&tc, lib, work.path());
     for (name, tpus) in [("conv_residual", 3), ("fc_tanh", 2), ("mobilenet_v2", 3)] {
         let dir = work.path().join(name);
         let plan = split_and_compile(name, tpus, &dir);
@@ -136,15 +141,7 @@ fn too_few_edge_tpus_fail_or_fall_back_to_the_cpu() {
         },
         &work.path().join("lib"),
     );
-    let config = BackendConfig {
-        libraries: LibraryPaths {
-            tflite: Some(tc.tflite_lib.clone()),
-            edgetpu: Some(lib),
-        },
-        lock_dir: work.path().join("locks"),
-        allow_version_mismatch: false,
-        verbosity: None,
-    };
+    let config = backend_config(&tc, lib, work.path());
     let dir = work.path().join("m");
     let plan = split_and_compile("conv_residual", 3, &dir);
     let strict = PlanPipeline::new(
@@ -195,15 +192,7 @@ fn compile_output_runs_on_edge_tpus_as_written() {
         },
         &work.path().join("lib"),
     );
-    let config = BackendConfig {
-        libraries: LibraryPaths {
-            tflite: Some(tc.tflite_lib.clone()),
-            edgetpu: Some(lib),
-        },
-        lock_dir: work.path().join("locks"),
-        allow_version_mismatch: false,
-        verbosity: None,
-    };
+    let config = backend_config(&tc, lib, work.path());
     for (name, tpus, profiled) in [("conv_residual", 3, false), ("fc_tanh", 2, true)] {
         let out = work.path().join(format!("{name}-out"));
         let outcome = Builder::new(fixture(name))
