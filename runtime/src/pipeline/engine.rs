@@ -266,7 +266,10 @@ impl Pipeline {
             return None;
         }
         let from = (sink.next_seq % sink.receivers.len().max(1) as u64) as usize;
-        let received = sink.receivers.get(from).and_then(|rx| rx.recv().ok());
+        let received = sink
+            .receivers
+            .get(from)
+            .and_then(|rx| super::receive::recv(rx, self.shared.spin).ok());
         sink.next_seq += 1;
         self.outstanding.fetch_sub(1, Ordering::AcqRel);
         self.popped.fetch_add(1, Ordering::Relaxed);

@@ -79,6 +79,7 @@ pub mod input;
 pub mod options;
 pub mod outputs;
 mod pool;
+mod receive;
 mod shared;
 pub mod spec;
 pub mod stats;

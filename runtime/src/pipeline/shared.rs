@@ -45,6 +45,10 @@ pub(crate) struct Shared {
     pub(crate) failed_at: AtomicU64,
     /// That failure.
     pub(crate) failure: Mutex<Option<PipelineError>>,
+    /// Receivers spin briefly before sleeping ([`super::receive`]): only when every worker and
+    /// the host can have a core of their own, since spinning threads would otherwise take the
+    /// cores the working ones need.
+    pub(crate) spin: bool,
 }
 
 impl Shared {
@@ -66,7 +70,10 @@ impl Shared {
         let gauges = (0..topo.stage_count())
             .map(|_| QueueGauge::default())
             .collect();
+        let threads = 1 + topo.spec.stages.iter().map(|s| s.replicas).sum::<usize>();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Shared {
+            spin: threads <= cores,
             topo,
             policy: options.failure_policy,
             buffers,

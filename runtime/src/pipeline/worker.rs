@@ -48,7 +48,7 @@ impl Worker {
         loop {
             let waiting = Instant::now();
             let from = (next % self.inbox.len() as u64) as usize;
-            let Ok(mut item) = self.inbox[from].recv() else {
+            let Ok(mut item) = super::receive::recv(&self.inbox[from], shared.spin) else {
                 return;
             };
             shared.gauges[self.stage].left();
