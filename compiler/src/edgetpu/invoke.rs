@@ -205,7 +205,7 @@ pub fn run_child(
         use std::os::unix::process::CommandExt;
         cmd.process_group(0);
     }
-    let mut child = cmd.spawn()?;
+    let mut child = spawn(&mut cmd)?;
     let out = reader(child.stdout.take().expect("stdout is piped"));
     let err = reader(child.stderr.take().expect("stderr is piped"));
     let (status, timed_out) = match child.wait_timeout(limit)? {
@@ -478,3 +478,23 @@ impl Compiler {
             .collect()
     }
 }
+
+/// Starts `cmd`, retrying briefly when the executable is "busy" (ETXTBSY): a script written just
+/// before (a wrapper around the compiler) can still be open for writing in a child that another
+/// thread forked at that moment, until that child execs.
+fn spawn(cmd: &mut Command) -> std::io::Result<std::process::Child> {
+    let mut delay = Duration::from_millis(5);
+    for _ in 0..8 {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) => {
+                std::thread::sleep(delay);
+                delay *= 2;
+            }
+            other => return other,
+        }
+    }
+    cmd.spawn()
+}
+
+/// `ETXTBSY` on Linux (and the BSDs and macOS): "Text file busy".
+const ETXTBSY: i32 = 26;

@@ -66,8 +66,14 @@ impl Scratch {
     fn counter(&self) -> PathBuf {
         self.dir.path().join("compiles.txt")
     }
+    /// The counting wrapper, written once: rewriting a script while another thread execs it
+    /// fails that exec with "Text file busy".
     fn compiler(&self) -> PathBuf {
         let bin = self.dir.path().join("bin");
+        let path = bin.join("edgetpu_compiler");
+        if path.exists() {
+            return path;
+        }
         std::fs::create_dir_all(&bin).unwrap();
         wrapper(&bin, &[], Some(&self.counter()))
     }
