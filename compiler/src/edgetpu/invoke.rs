@@ -426,6 +426,15 @@ fn finish(
     })
 }
 
+/// What [`Compiler::compile_segments_observed`] reports about one job: it started, or it ended
+/// with this result.
+pub enum JobEvent<'r> {
+    /// The job's compile is starting.
+    Started,
+    /// The job's compile ended.
+    Finished(&'r Result<CompiledSegment, DriverError>),
+}
+
 impl Compiler {
     /// Compiles every job, in parallel (at most one per core or `options.parallel`). The
     /// results are in job order; one failing segment does not stop the others.
@@ -433,6 +442,17 @@ impl Compiler {
         &self,
         jobs: &[SegmentJob],
         options: &CompileOptions,
+    ) -> Vec<Result<CompiledSegment, DriverError>> {
+        self.compile_segments_observed(jobs, options, &|_, _| {})
+    }
+
+    /// [`Compiler::compile_segments`], telling `observe` (from the compile threads) when each
+    /// job starts and ends.
+    pub fn compile_segments_observed(
+        &self,
+        jobs: &[SegmentJob],
+        options: &CompileOptions,
+        observe: &(dyn Fn(&SegmentJob, JobEvent<'_>) + Sync),
     ) -> Vec<Result<CompiledSegment, DriverError>> {
         // An option the compiler cannot honour fails every job, before anything runs.
         if option_error(self, options).is_some() {
@@ -456,7 +476,9 @@ impl Compiler {
                 s.spawn(|| loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
+                    observe(job, JobEvent::Started);
                     let r = compile_one(self, job, options, &warnings);
+                    observe(job, JobEvent::Finished(&r));
                     results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
                 });
             }
