@@ -36,6 +36,7 @@ mod error;
 pub mod graph;
 pub mod loaded_model;
 pub mod model_file;
+pub mod placement;
 pub mod planner;
 pub mod segment;
 pub mod split;
