@@ -1,68 +1,44 @@
-//! Judging one operator against the Edge TPU compiler's operator table and constraints
-//! (`../shared/docs/edgetpu-compiler-facts.md` §5-6).
+//! Judging one operator against the Edge TPU compiler's operator table ([`super::table`]) and
+//! the documented limitations ([`super::constraints`]) (`../shared/docs/edgetpu-compiler-facts.md`
+//! §3, §5, §6).
 //!
-//! In this order: custom operators; op versions the compiler does not map; float QUANTIZE /
-//! DEQUANTIZE (CPU) against uint8<->int8 QUANTIZE (mapped); non-8-bit activations; operators
-//! outside the table; activations of unsupported rank; the documented constraints.
+//! The rules, in this order (the first that applies decides the status):
+//!
+//! 1. a custom operator: "Operation is working on an unsupported data type" (facts §3: what
+//!    real logs show for `CUSTOM` `TFLite_Detection_PostProcess`);
+//! 2. an op version above what the compiler maps ([`MAX_MAPPED_VERSION`]): "Operation version
+//!    not supported" (facts §3: FULLY_CONNECTED v9 with keep_num_dims, a newer
+//!    RESIZE_NEAREST_NEIGHBOR);
+//! 3. QUANTIZE from float: "otherwise supported, but not mapped due to some unspecified
+//!    limitation"; DEQUANTIZE: "unsupported data type" (facts §5, "Graph rewrite": these stay on
+//!    the CPU before and after the custom op; the statuses are from f0cal#20). A QUANTIZE between
+//!    8-bit types (uint8<->int8 at the model edges, int8->int8 requantize) is mapped (facts §5:
+//!    absorbed into the custom op and counted "Mapped to Edge TPU");
+//! 4. an activation (a non-constant input or output) that is not int8 or uint8: "unsupported
+//!    data type" (facts §6 requirements: 8-bit tensors; §3: float ops, RESHAPE on float);
+//! 5. an operator outside the table, or needing a newer runtime than the target: "Operation not
+//!    supported" (facts §3: TRANSPOSE before runtime 14, LEAKY_RELU, FLOOR_MOD);
+//! 6. an activation with more than 3 dimensions larger than 1: "Tensor has unsupported rank (up
+//!    to 3 innermost dimensions mapped)" (facts §6, #30: batch must be 1);
+//! 7. an activation of unresolved dynamic size, a computed (non-constant) weight or bias, or a
+//!    broken documented limitation ([`super::constraints::broken`]): "unspecified limitation"
+//!    (facts §6 requirements; the status for these is *inferred*: it is the one logs show for
+//!    supported operators left on the CPU).
 
-use super::{OpPlacement, OpStatus};
+use super::{constraints, table, OpPlacement, OpStatus};
 use crate::graph::Graph;
-use tpupipe_runtime::schema::{self, BuiltinOperator};
+use tpupipe_runtime::schema::BuiltinOperator;
 use tpupipe_runtime::{ElementType, ModelView};
 
-/// The operators the Edge TPU maps (facts §6).
-pub const SUPPORTED: &[BuiltinOperator] = &[
-    BuiltinOperator::ADD,
-    BuiltinOperator::AVERAGE_POOL_2D,
-    BuiltinOperator::CONCATENATION,
-    BuiltinOperator::CONV_2D,
-    BuiltinOperator::DEPTHWISE_CONV_2D,
-    BuiltinOperator::EXPAND_DIMS,
-    BuiltinOperator::FULLY_CONNECTED,
-    BuiltinOperator::L2_NORMALIZATION,
-    BuiltinOperator::LEAKY_RELU,
-    BuiltinOperator::LOGISTIC,
-    BuiltinOperator::MAXIMUM,
-    BuiltinOperator::MAX_POOL_2D,
-    BuiltinOperator::MEAN,
-    BuiltinOperator::MINIMUM,
-    BuiltinOperator::MUL,
-    BuiltinOperator::PACK,
-    BuiltinOperator::PAD,
-    BuiltinOperator::PRELU,
-    BuiltinOperator::QUANTIZE,
-    BuiltinOperator::REDUCE_MAX,
-    BuiltinOperator::REDUCE_MIN,
-    BuiltinOperator::RELU,
-    BuiltinOperator::RELU6,
-    BuiltinOperator::RELU_N1_TO_1,
-    BuiltinOperator::RESHAPE,
-    BuiltinOperator::RESIZE_BILINEAR,
-    BuiltinOperator::RESIZE_NEAREST_NEIGHBOR,
-    BuiltinOperator::RSQRT,
-    BuiltinOperator::SLICE,
-    BuiltinOperator::SOFTMAX,
-    BuiltinOperator::SPACE_TO_DEPTH,
-    BuiltinOperator::SPLIT,
-    BuiltinOperator::SQUARED_DIFFERENCE,
-    BuiltinOperator::SQUEEZE,
-    BuiltinOperator::STRIDED_SLICE,
-    BuiltinOperator::SUB,
-    BuiltinOperator::SUM,
-    BuiltinOperator::TANH,
-    BuiltinOperator::TRANSPOSE,
-    BuiltinOperator::TRANSPOSE_CONV,
-    BuiltinOperator::UNIDIRECTIONAL_SEQUENCE_LSTM,
-];
+pub use constraints::SOFTMAX_MAX_ELEMENTS;
 
-/// Highest op versions the compiler maps; newer ones stay on the CPU (facts §3).
+/// Highest op versions the compiler maps; newer ones stay on the CPU (facts §3, "Operation
+/// version not supported": FULLY_CONNECTED v9 is the keep_num_dims version; the RESIZE bound is
+/// the stand-in's reading of tiny_yolo_edgetpu.log, *inferred*).
 pub const MAX_MAPPED_VERSION: &[(BuiltinOperator, i32)] = &[
     (BuiltinOperator::FULLY_CONNECTED, 8),
     (BuiltinOperator::RESIZE_NEAREST_NEIGHBOR, 3),
 ];
-
-/// The largest SOFTMAX the Edge TPU maps, in elements.
-pub const SOFTMAX_MAX_ELEMENTS: u64 = 16_000;
 
 fn placed(status: OpStatus, detail: impl Into<String>) -> OpPlacement {
     OpPlacement {
@@ -75,12 +51,24 @@ fn placed(status: OpStatus, detail: impl Into<String>) -> OpPlacement {
 pub struct Judge<'a, 'g> {
     model: ModelView<'a>,
     graph: &'g Graph,
+    runtime: u32,
 }
 
 impl<'a, 'g> Judge<'a, 'g> {
-    /// A judge for `model`, whose graph is `graph`.
+    /// A judge for `model`, whose graph is `graph`, for the default target (compiler 16,
+    /// runtime [`table::DEFAULT_RUNTIME`]).
     pub fn new(model: ModelView<'a>, graph: &'g Graph) -> Self {
-        Judge { model, graph }
+        Judge::for_runtime(model, graph, table::DEFAULT_RUNTIME)
+    }
+
+    /// A judge for a compile with `--min_runtime_version runtime`: operators the table adds in
+    /// a later runtime are "Operation not supported".
+    pub fn for_runtime(model: ModelView<'a>, graph: &'g Graph, runtime: u32) -> Self {
+        Judge {
+            model,
+            graph,
+            runtime,
+        }
     }
 
     /// The placement of the operator at execution position `pos`, judged alone.
@@ -125,11 +113,23 @@ impl<'a, 'g> Judge<'a, 'g> {
                 format!("{} tensor {}", t.dtype().name(), t.name()),
             );
         }
-        if !SUPPORTED.contains(&builtin) {
-            return OpPlacement {
-                status: OpStatus::NotSupported,
-                detail: None,
-            };
+        match table::rule_of(builtin) {
+            None => {
+                return OpPlacement {
+                    status: OpStatus::NotSupported,
+                    detail: None,
+                }
+            }
+            Some(r) if r.since_runtime > self.runtime => {
+                return placed(
+                    OpStatus::NotSupported,
+                    format!(
+                        "needs Edge TPU runtime {} (compiling for {})",
+                        r.since_runtime, self.runtime
+                    ),
+                )
+            }
+            Some(_) => {}
         }
         let bad_rank =
             |dims: &[usize]| dims.len() > 3 && dims[..dims.len() - 3].iter().any(|&d| d > 1);
@@ -139,31 +139,20 @@ impl<'a, 'g> Judge<'a, 'g> {
                 format!("tensor {} has shape {:?}", t.name(), t.dims()),
             );
         }
-        if matches!(
-            builtin,
-            BuiltinOperator::AVERAGE_POOL_2D | BuiltinOperator::MAX_POOL_2D
-        ) && op
-            .raw()
-            .builtin_options_as_pool_2_doptions()
-            .is_some_and(|o| o.fused_activation_function() != schema::ActivationFunctionType::NONE)
-        {
+        if let Some(t) = activations.iter().find(|t| t.has_unresolved_dynamic_dims()) {
             return placed(
                 OpStatus::UnspecifiedLimitation,
-                "pooling with a fused activation",
+                format!(
+                    "tensor {} has a dynamic size {:?}",
+                    t.name(),
+                    t.shape_signature().unwrap_or_default()
+                ),
             );
         }
-        if builtin == BuiltinOperator::SOFTMAX {
-            if let Some(t) = activations.first() {
-                if t.num_elements() > SOFTMAX_MAX_ELEMENTS {
-                    return placed(
-                        OpStatus::UnspecifiedLimitation,
-                        format!(
-                            "softmax over {} elements (the Edge TPU maps up to {SOFTMAX_MAX_ELEMENTS})",
-                            t.num_elements()
-                        ),
-                    );
-                }
-            }
+        if let Some(detail) = constraints::computed_parameter(&sg, &op, builtin)
+            .or_else(|| constraints::broken(&sg, &op, builtin))
+        {
+            return placed(OpStatus::UnspecifiedLimitation, detail);
         }
         OpPlacement::MAPPED
     }

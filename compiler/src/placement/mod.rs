@@ -2,19 +2,33 @@
 //! leaves on the host CPU, with the reason in the compiler's own status words.
 //!
 //! - [`status`]: [`OpStatus`], the compiler's log status strings.
+//! - [`table`]: the operator table (operators, runtime versions, limitations, sources).
+//! - [`constraints`]: the documented limitations, checked on one operator.
 //! - [`judge`]: one operator at a time, from the operator table and its constraints.
 //! - [`Placement`]: every position of a [`Graph`]'s execution order, judged.
+//! - [`whole_model`]: what the compiler itself does with a whole model (one Edge TPU subgraph).
+//! - [`report_override`]: a compiler report replacing the prediction for the segment it
+//!   compiled.
+//! - [`link`]: the tensor an Edge TPU segment's link really carries at a float model edge.
 //! - [`host_cost`]: what the operators left on the CPU cost on the host.
 //!
 //! The planner reads a [`Placement`] to keep CPU operators out of Edge TPU segments; a
-//! compiler report overrides the prediction for the segments it compiled.
+//! compiler report overrides the prediction for the segments it compiled. docs/placement.md
+//! has the table and the rules in prose.
 
+pub mod constraints;
 pub mod host_cost;
 pub mod judge;
+pub mod link;
+pub mod report_override;
 pub mod status;
+pub mod table;
+pub mod whole_model;
 
-pub use host_cost::{HostClass, HostCost};
+pub use host_cost::{HostClass, HostCost, HostCostOrigin, HostCostSetting};
+pub use report_override::{OverrideOutcome, RowMismatch};
 pub use status::OpStatus;
+pub use whole_model::WholeModel;
 
 use crate::graph::Graph;
 use std::ops::Range;
@@ -53,7 +67,12 @@ impl Placement {
     /// Judges every operator of `model` (whose graph is `graph`) alone, as the compiler's
     /// operator table and constraints would ([`judge`]).
     pub fn predict(model: &ModelView<'_>, graph: &Graph) -> Placement {
-        let judge = judge::Judge::new(*model, graph);
+        Placement::predict_for_runtime(model, graph, table::DEFAULT_RUNTIME)
+    }
+
+    /// Like [`Placement::predict`], for a compile with `--min_runtime_version runtime`.
+    pub fn predict_for_runtime(model: &ModelView<'_>, graph: &Graph, runtime: u32) -> Placement {
+        let judge = judge::Judge::for_runtime(*model, graph, runtime);
         Placement {
             ops: (0..graph.len()).map(|p| judge.judge(p)).collect(),
         }
@@ -85,6 +104,23 @@ impl Placement {
     /// The placement of position `pos`.
     pub fn get(&self, pos: usize) -> &OpPlacement {
         &self.ops[pos]
+    }
+
+    /// Replaces the placement of position `pos` (a compiler report's word on it).
+    pub fn set(&mut self, pos: usize, placement: OpPlacement) {
+        self.ops[pos] = placement;
+    }
+
+    /// The positions on the CPU, in order.
+    pub fn cpu_positions(&self) -> Vec<usize> {
+        (0..self.ops.len())
+            .filter(|&p| !self.ops[p].on_tpu())
+            .collect()
+    }
+
+    /// Number of positions the Edge TPU can run.
+    pub fn tpu_count(&self) -> usize {
+        self.ops.iter().filter(|o| o.on_tpu()).count()
     }
 
     /// Every position's placement, in execution order.
