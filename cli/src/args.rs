@@ -3,6 +3,7 @@
 
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
+use tpupipe_compiler::placement::{HostClass, HostCostSetting};
 use tpupipe_compiler::{Builder, Clock, HostLink, Interface, Strategy};
 
 /// `--strategy`: how to choose the cuts.
@@ -85,6 +86,31 @@ impl From<HostLinkArg> for HostLink {
     }
 }
 
+/// `--host-cost`: how the host CPU cost of operators left on the CPU is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HostCostArg {
+    /// Run them with tpupipe's interpreter on this host at plan time (cached); rates where the
+    /// interpreter refuses an operator.
+    Measure,
+    /// The documented rates of an x86-64 desktop core.
+    X86Desktop,
+    /// The documented rates of a Raspberry Pi 4 core (Cortex-A72, 1.5 GHz).
+    Rpi4,
+    /// The documented rates of a Coral Dev Board core (Cortex-A53, 1.5 GHz).
+    CoralDevBoard,
+}
+
+impl From<HostCostArg> for HostCostSetting {
+    fn from(h: HostCostArg) -> HostCostSetting {
+        match h {
+            HostCostArg::Measure => HostCostSetting::Measure,
+            HostCostArg::X86Desktop => HostCostSetting::Rates(HostClass::X86Desktop),
+            HostCostArg::Rpi4 => HostCostSetting::Rates(HostClass::RaspberryPi4),
+            HostCostArg::CoralDevBoard => HostCostSetting::Rates(HostClass::CoralDevBoard),
+        }
+    }
+}
+
 /// The cost-model flags of `plan`, `split` and `simulate`: an optional profile of measured
 /// costs, and the link and clock the cost model assumes. Commands that word a flag's help
 /// differently override it with `mut_arg`.
@@ -103,6 +129,10 @@ pub struct CostArgs {
     /// controller) or each has its own (`dedicated`).
     #[arg(long, value_enum, default_value_t = HostLinkArg::Dedicated)]
     pub host_link: HostLinkArg,
+    /// How the host CPU cost of operators the Edge TPU cannot run is found: measured with
+    /// tpupipe's interpreter on this host (cached), or a host class's documented rates.
+    #[arg(long, value_enum, default_value_t = HostCostArg::Measure)]
+    pub host_cost: HostCostArg,
 }
 
 /// How `balanced` and `profiled` may use the TPUs, for `plan`, `split` and `simulate`.
@@ -123,7 +153,8 @@ impl CostArgs {
         let builder = builder
             .interface(self.interface.into())
             .clock(self.clock.into())
-            .host_link(self.host_link.into());
+            .host_link(self.host_link.into())
+            .host_cost(self.host_cost.into());
         match &self.profile {
             Some(p) => builder.profile(p),
             None => builder,

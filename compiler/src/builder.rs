@@ -70,6 +70,7 @@ pub struct Builder {
     search: SearchOptions,
     out_dir: Option<PathBuf>,
     pub(crate) compile: crate::compile::CompileSettings,
+    pub(crate) host_cost: crate::placement::HostCostSetting,
 }
 
 /// What [`Builder::split`] wrote.
@@ -111,6 +112,7 @@ impl Builder {
             search: SearchOptions::EXACT,
             out_dir: None,
             compile: crate::compile::CompileSettings::default(),
+            host_cost: crate::placement::HostCostSetting::default(),
         }
     }
 

@@ -4,6 +4,11 @@
 //! then printed either as a human-readable table or as JSON (`--json`). Only the main subgraph is
 //! analysed; the report says how many subgraphs the file has. Models compiled by
 //! edgetpu_compiler are accepted (their `edgetpu-custom-op` counts 0 MACs).
+//!
+//! Every operator carries its predicted placement (tpupipe's placement model,
+//! docs/placement.md): on the Edge TPU, or on the CPU with the compiler's status and what broke.
+//! A summary gives the per-operator count and what the compiler itself would do with the whole
+//! model (one Edge TPU subgraph: every operator after the first unmappable one on the CPU).
 
 use anyhow::Context as _;
 use clap::Args;
@@ -11,6 +16,7 @@ use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use tpupipe_compiler::graph::{Graph, OpInfo};
+use tpupipe_compiler::placement::{link, OpPlacement, OpStatus, Placement, WholeModel};
 use tpupipe_compiler::ModelFile;
 use tpupipe_runtime::{ByteCount, ModelView, TensorId};
 
@@ -83,6 +89,65 @@ pub struct OpReport {
     pub cut_bytes: Option<u64>,
     /// Output tensor names.
     pub outputs: Vec<String>,
+    /// The predicted placement of the operator judged alone.
+    pub placement: OpPlacementReport,
+}
+
+/// Where one operator runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpPlacementReport {
+    /// True when the Edge TPU can run it.
+    pub on_tpu: bool,
+    /// The compiler's status for it judged alone (`mapped`, `not_supported`, ...).
+    pub status: OpStatus,
+    /// The status as the compiler's log prints it.
+    pub status_text: String,
+    /// What broke, when the status alone does not say it.
+    pub detail: Option<String>,
+    /// Its status when the whole model is compiled at once (one Edge TPU subgraph).
+    pub whole_model_status: OpStatus,
+}
+
+/// Operators of one kind with one status.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatusCount {
+    /// `CONV_2D`, `CUSTOM(name)`, ...
+    pub kind: String,
+    /// The status.
+    pub status: OpStatus,
+    /// How many.
+    pub count: usize,
+}
+
+/// The placement summary.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlacementSummary {
+    /// Operators the Edge TPU can run, each judged alone.
+    pub tpu_ops: usize,
+    /// Operators in the main subgraph.
+    pub total_ops: usize,
+    /// The operators on the CPU, judged alone, by kind and status (first appearance order).
+    pub cpu: Vec<StatusCount>,
+    /// Compiling the whole model at once: the positions of the one Edge TPU subgraph.
+    pub whole_model_tpu_range: [usize; 2],
+    /// Compiling the whole model at once: its operators on the CPU by kind and status.
+    pub whole_model_cpu: Vec<StatusCount>,
+    /// Float model edges whose link carries an 8-bit twin instead (float input quantized at
+    /// once, float output dequantized last).
+    pub float_edges: Vec<FloatEdgeReport>,
+}
+
+/// A float model input or output and the 8-bit tensor an Edge TPU segment exchanges instead.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FloatEdgeReport {
+    /// The float tensor.
+    pub float: String,
+    /// Its size.
+    pub float_bytes: u64,
+    /// The 8-bit twin.
+    pub quantized: String,
+    /// Its size (what the link carries).
+    pub quantized_bytes: u64,
 }
 
 /// The largest activation tensor.
@@ -135,6 +200,8 @@ pub struct InspectReport {
     pub ops: Vec<OpReport>,
     /// Totals.
     pub totals: Totals,
+    /// Predicted placement.
+    pub placement: PlacementSummary,
 }
 
 fn tensor_report(view: &ModelView<'_>, graph: &Graph, id: TensorId) -> TensorReport {
@@ -156,7 +223,13 @@ fn tensor_report(view: &ModelView<'_>, graph: &Graph, id: TensorId) -> TensorRep
     }
 }
 
-fn op_report(graph: &Graph, position: usize, op: &OpInfo) -> OpReport {
+fn op_report(
+    graph: &Graph,
+    position: usize,
+    op: &OpInfo,
+    placed: &OpPlacement,
+    whole: OpStatus,
+) -> OpReport {
     OpReport {
         position,
         index: op.op.0,
@@ -171,6 +244,64 @@ fn op_report(graph: &Graph, position: usize, op: &OpInfo) -> OpReport {
             .iter()
             .map(|&t| graph.tensor_name(t).to_string())
             .collect(),
+        placement: OpPlacementReport {
+            on_tpu: placed.on_tpu(),
+            status: placed.status,
+            status_text: placed.status.text().to_string(),
+            detail: placed.detail.clone(),
+            whole_model_status: whole,
+        },
+    }
+}
+
+/// Counts by (kind, status) in first-appearance order.
+fn status_counts(items: impl Iterator<Item = (String, OpStatus)>) -> Vec<StatusCount> {
+    let mut out: Vec<StatusCount> = Vec::new();
+    for (kind, status) in items {
+        match out.iter_mut().find(|c| c.kind == kind && c.status == status) {
+            Some(c) => c.count += 1,
+            None => out.push(StatusCount {
+                kind,
+                status,
+                count: 1,
+            }),
+        }
+    }
+    out
+}
+
+fn placement_summary(
+    view: &ModelView<'_>,
+    graph: &Graph,
+    placement: &Placement,
+    whole: &WholeModel,
+) -> PlacementSummary {
+    let kind = |p: usize| graph.op(p).kind.clone();
+    PlacementSummary {
+        tpu_ops: placement.tpu_count(),
+        total_ops: graph.len(),
+        cpu: status_counts(
+            placement
+                .cpu_positions()
+                .into_iter()
+                .map(|p| (kind(p), placement.get(p).status)),
+        ),
+        whole_model_tpu_range: [whole.tpu_range.start, whole.tpu_range.end],
+        whole_model_cpu: status_counts(
+            whole
+                .cpu_positions()
+                .into_iter()
+                .map(|p| (kind(p), whole.statuses[p])),
+        ),
+        float_edges: link::edge_twins(view, graph)
+            .into_iter()
+            .map(|e| FloatEdgeReport {
+                float: graph.tensor_name(e.float).to_string(),
+                float_bytes: graph.tensor_bytes(e.float).bytes(),
+                quantized: graph.tensor_name(e.quantized).to_string(),
+                quantized_bytes: graph.tensor_bytes(e.quantized).bytes(),
+            })
+            .collect(),
     }
 }
 
@@ -182,12 +313,15 @@ impl InspectReport {
     ) -> Result<Self, tpupipe_compiler::graph::GraphError> {
         let graph = Graph::build(view)?;
         let sg = view.main_subgraph();
+        let placement = Placement::predict(view, &graph);
+        let whole = WholeModel::of(&placement, &graph);
         let ops: Vec<OpReport> = graph
             .ops()
             .iter()
             .enumerate()
-            .map(|(p, op)| op_report(&graph, p, op))
+            .map(|(p, op)| op_report(&graph, p, op, placement.get(p), whole.statuses[p]))
             .collect();
+        let placement_summary = placement_summary(view, &graph, &placement, &whole);
         let activations = graph
             .model_inputs()
             .iter()
@@ -228,6 +362,7 @@ impl InspectReport {
                 .collect(),
             ops,
             totals,
+            placement: placement_summary,
         })
     }
 
@@ -306,7 +441,7 @@ impl InspectReport {
             "\noperators (execution order; 'cut before': activation bytes crossing a cut just \
              before the operator):"
         )?;
-        let rows: Vec<[String; 9]> = self
+        let rows: Vec<[String; 10]> = self
             .ops
             .iter()
             .map(|o| {
@@ -321,6 +456,7 @@ impl InspectReport {
                     o.cut_bytes
                         .map_or_else(|| "-".to_string(), |b| ByteCount(b).to_string()),
                     shorten(&printable(&o.outputs.join(", ")), 48),
+                    placement_cell(&o.placement),
                 ]
             })
             .collect();
@@ -336,6 +472,7 @@ impl InspectReport {
                 "output",
                 "cut before",
                 "output tensors",
+                "placement",
             ],
             &rows,
             &[0, 1, 3, 4, 5, 6, 7],
@@ -363,8 +500,76 @@ impl InspectReport {
             )?,
             None => writeln!(s, "  largest activation: none")?,
         }
-        Ok(())
+        write_placement(s, &self.placement)
     }
+}
+
+/// The placement column: `Edge TPU`, or `CPU: <status in short>: <detail>`.
+fn placement_cell(p: &OpPlacementReport) -> String {
+    if p.on_tpu {
+        return "Edge TPU".to_string();
+    }
+    let cell = match &p.detail {
+        Some(d) => format!("CPU: {}: {d}", p.status.short()),
+        None => format!("CPU: {}", p.status.short()),
+    };
+    shorten(&printable(&cell), 72)
+}
+
+/// One indented line per (kind, status).
+fn write_counts(s: &mut String, counts: &[StatusCount]) -> std::fmt::Result {
+    for c in counts {
+        writeln!(
+            s,
+            "    {} x{}: {}",
+            printable(&c.kind),
+            c.count,
+            c.status.text()
+        )?;
+    }
+    Ok(())
+}
+
+/// The placement summary section.
+fn write_placement(s: &mut String, p: &PlacementSummary) -> std::fmt::Result {
+    writeln!(
+        s,
+        "\nplacement (predicted by tpupipe's placement model, see docs/placement.md):"
+    )?;
+    let cpu = |counts: &[StatusCount]| counts.iter().map(|c| c.count).sum::<usize>();
+    writeln!(
+        s,
+        "  each op alone: {} of {} ops on the Edge TPU; CPU: {}",
+        p.tpu_ops,
+        p.total_ops,
+        cpu(&p.cpu)
+    )?;
+    write_counts(s, &p.cpu)?;
+    let [start, end] = p.whole_model_tpu_range;
+    let range = if start == end {
+        "no Edge TPU subgraph".to_string()
+    } else {
+        format!("one Edge TPU subgraph at positions {start}..{end}")
+    };
+    writeln!(
+        s,
+        "  whole-model compile ({range}): {} of {} ops on the Edge TPU; CPU: {}",
+        end - start,
+        p.total_ops,
+        cpu(&p.whole_model_cpu)
+    )?;
+    write_counts(s, &p.whole_model_cpu)?;
+    for e in &p.float_edges {
+        writeln!(
+            s,
+            "  float edge '{}' ({}) crosses a link as its 8-bit twin '{}' ({})",
+            printable(&e.float),
+            ByteCount(e.float_bytes),
+            printable(&e.quantized),
+            ByteCount(e.quantized_bytes)
+        )?;
+    }
+    Ok(())
 }
 
 /// The Edge TPU section of a compiled model: its custom ops' packages and the CPU operators.

@@ -4,7 +4,8 @@
 //!
 //! The rules, in this order (the first that applies decides the status):
 //!
-//! 1. a custom operator: "Operation is working on an unsupported data type" (facts §3: what
+//! 1. a custom operator: `edgetpu-custom-op` (a model already compiled) is on the Edge TPU;
+//!    any other is "Operation is working on an unsupported data type" (facts §3: what
 //!    real logs show for `CUSTOM` `TFLite_Detection_PostProcess`);
 //! 2. an op version above what the compiler maps ([`MAX_MAPPED_VERSION`]): "Operation version
 //!    not supported" (facts §3: FULLY_CONNECTED v9 with keep_num_dims, a newer
@@ -28,7 +29,8 @@
 use super::{constraints, table, OpPlacement, OpStatus};
 use crate::graph::Graph;
 use tpupipe_runtime::schema::BuiltinOperator;
-use tpupipe_runtime::{ElementType, ModelView};
+use tpupipe_runtime::model::EDGETPU_CUSTOM_CODE;
+use tpupipe_runtime::{ElementType, ModelView, OpKind};
 
 pub use constraints::SOFTMAX_MAX_ELEMENTS;
 
@@ -77,6 +79,9 @@ impl<'a, 'g> Judge<'a, 'g> {
         let op = sg.operator(self.graph.order()[pos]);
         let kind = op.kind();
         let Some(builtin) = kind.builtin() else {
+            if matches!(kind, OpKind::Custom(c) if c == EDGETPU_CUSTOM_CODE) {
+                return placed(OpStatus::Mapped, "already compiled for the Edge TPU");
+            }
             return placed(
                 OpStatus::UnsupportedDataType,
                 format!("custom operator {}", kind.name()),

@@ -16,6 +16,7 @@
 //! compiler report overrides the prediction for the segments it compiled. docs/placement.md
 //! has the table and the rules in prose.
 
+mod builder_options;
 pub mod constraints;
 pub mod host_cost;
 pub mod judge;

@@ -42,6 +42,22 @@ impl OpStatus {
     }
 }
 
+impl OpStatus {
+    /// A few words for tables: `Edge TPU`, `not supported`, `unsupported data type`,
+    /// `limitation`, `version not supported`, `unsupported rank`, `after the subgraph`.
+    pub fn short(self) -> &'static str {
+        match self {
+            OpStatus::Mapped => "Edge TPU",
+            OpStatus::MoreThanOneSubgraph => "after the subgraph",
+            OpStatus::UnspecifiedLimitation => "limitation",
+            OpStatus::UnsupportedDataType => "unsupported data type",
+            OpStatus::NotSupported => "not supported",
+            OpStatus::VersionNotSupported => "version not supported",
+            OpStatus::UnsupportedRank => "unsupported rank",
+        }
+    }
+}
+
 impl std::fmt::Display for OpStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.text())
