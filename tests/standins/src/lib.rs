@@ -24,6 +24,7 @@ pub mod compile;
 pub mod console;
 pub mod faults;
 pub mod flags;
+pub mod limits;
 pub mod mapping;
 pub mod options;
 pub mod package;

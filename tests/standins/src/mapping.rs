@@ -15,8 +15,11 @@
 //!    "Operation not supported";
 //! 6. an activation with more than 3 dimensions larger than 1 (only the 3 innermost may be):
 //!    "Tensor has unsupported rank";
-//! 7. the documented limitations the stand-in checks: pooling with a fused activation, and
-//!    SOFTMAX over more than 16,000 elements: "unspecified limitation".
+//! 7. an activation of unresolved dynamic size, a computed weight or bias, or a broken
+//!    limitation of the 2019 operator table ([`crate::limits`]: fused activations on pooling
+//!    and concatenation, constant concatenation inputs, fully-connected weight format and
+//!    output rank, MEAN and PAD only along y/x, SOFTMAX 1D up to 16,000 elements, SQUEEZE of
+//!    leading 1s only, STRIDED_SLICE strides and masks): "unspecified limitation".
 //!
 //! Grouping ([`partition`]), in execution order: without `-a` there is one Edge TPU subgraph,
 //! from the first mappable operator up to the first operator that cannot be mapped; every later
@@ -30,7 +33,7 @@
 use crate::text::Row;
 use std::ops::Range;
 use tpupipe_compiler::graph::Graph;
-use tpupipe_runtime::schema::{self, BuiltinOperator};
+use tpupipe_runtime::schema::BuiltinOperator;
 use tpupipe_runtime::{ElementType, ModelView, OpKind};
 
 /// Why an operator is or is not on the Edge TPU: the exact status strings of real logs.
@@ -238,20 +241,9 @@ impl<'a, 'g> Judge<'a, 'g> {
         if activations.iter().any(|t| bad_rank(&t.dims())) {
             return Some(Status::UnsupportedRank);
         }
-        let fused_activation = match builtin {
-            BuiltinOperator::AVERAGE_POOL_2D | BuiltinOperator::MAX_POOL_2D => op
-                .raw()
-                .builtin_options_as_pool_2_doptions()
-                .map(|o| o.fused_activation_function()),
-            _ => None,
-        };
-        if fused_activation.is_some_and(|f| f != schema::ActivationFunctionType::NONE) {
-            return Some(Status::UnspecifiedLimitation);
-        }
-        if builtin == BuiltinOperator::SOFTMAX
-            && activations
-                .first()
-                .is_some_and(|t| t.num_elements() > SOFTMAX_MAX_ELEMENTS)
+        if activations.iter().any(|t| t.has_unresolved_dynamic_dims())
+            || crate::limits::computed_parameters(&sg, &op, builtin)
+            || crate::limits::broken(&sg, &op, builtin)
         {
             return Some(Status::UnspecifiedLimitation);
         }
