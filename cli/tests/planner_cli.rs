@@ -439,3 +439,16 @@ fn replicate_may_use_more_tpus_than_operators_but_bad_counts_still_fail() {
     let (ok, _, err) = tpupipe(&["plan", m, "--tpus", "2", "--host-link", "hub"]);
     assert!(!ok && err.contains("invalid value 'hub'") && err.contains("shared, dedicated"));
 }
+
+#[test]
+fn host_cost_flag_takes_the_three_classes_and_measure() {
+    let m = model("fc_float_io.tflite");
+    let m = m.to_str().unwrap();
+    for v in ["measure", "x86-desktop", "rpi4", "coral-dev-board"] {
+        let (ok, _, err) = tpupipe(&["plan", m, "--tpus", "1", "--host-cost", v]);
+        assert!(ok, "--host-cost {v}: {err}");
+    }
+    let (ok, _, err) = tpupipe(&["plan", m, "--tpus", "1", "--host-cost", "pdp11"]);
+    assert!(!ok);
+    assert!(err.contains("--host-cost"), "{err}");
+}

@@ -90,13 +90,13 @@ fn documented_limitations_on_converter_made_models() {
     let (s, d) = detail_of("ops/shape/strided_slice_offset.tflite", "STRIDED_SLICE");
     assert_eq!(s, lim);
     assert!(d.contains("strides"), "{d}");
-    let (s, d) = detail_of("ops/core/softmax_int8_depth1001.tflite", "SOFTMAX");
+    let (s, d) = detail_of("ops/math/softmax_int8_depth1001.tflite", "SOFTMAX");
     assert_eq!((s, d.contains("not one-dimensional")), (lim, true), "{d}");
     let (s, d) = detail_of("ops/core/fc_int8_no_bias_batch3.tflite", "FULLY_CONNECTED");
     assert_eq!((s, d.contains("[3, 10]")), (lim, true), "{d}");
     let (s, d) = detail_of("ops/core/mean_int8_last_axis.tflite", "MEAN");
     assert_eq!((s, d.contains("only y and x")), (lim, true), "{d}");
-    let (s, _) = detail_of("ops/shape/squeeze_int8.tflite", "SQUEEZE");
+    let (s, _) = detail_of("ops/core/squeeze_int8.tflite", "SQUEEZE");
     assert_eq!(s, lim);
 }
 
