@@ -264,7 +264,9 @@ fn placement_column_summary_and_json_for_a_float_io_keras_model() {
     assert!(text.contains("CPU: not supported"));
     assert!(text.contains("each op alone: 89 of 110 ops on the Edge TPU; CPU: 21"));
     assert!(text.contains("    HARD_SWISH x19: Operation not supported"));
-    assert!(text.contains("whole-model compile (one Edge TPU subgraph at positions 1..2): 1 of 110"));
+    assert!(
+        text.contains("whole-model compile (one Edge TPU subgraph at positions 1..2): 1 of 110")
+    );
     assert!(text.contains("    CONV_2D x42: More than one subgraph is not supported"));
     assert!(text.contains("crosses a link as its 8-bit twin 'tfl.quantize' (27.00KiB)"));
 
@@ -274,8 +276,14 @@ fn placement_column_summary_and_json_for_a_float_io_keras_model() {
     assert_eq!(ops[0]["placement"]["on_tpu"], false);
     assert_eq!(ops[1]["placement"]["status"], "mapped");
     assert_eq!(ops[2]["placement"]["status"], "not_supported");
-    assert_eq!(ops[3]["placement"]["whole_model_status"], "more_than_one_subgraph");
+    assert_eq!(
+        ops[3]["placement"]["whole_model_status"],
+        "more_than_one_subgraph"
+    );
     assert_eq!(j["placement"]["tpu_ops"], 89);
-    assert_eq!(j["placement"]["whole_model_tpu_range"], serde_json::json!([1, 2]));
+    assert_eq!(
+        j["placement"]["whole_model_tpu_range"],
+        serde_json::json!([1, 2])
+    );
     assert_eq!(j["placement"]["float_edges"][0]["quantized_bytes"], 27648);
 }

@@ -12,7 +12,9 @@ use tpupipe_runtime::ModelView;
 use tpupipe_testkit::ModelBuilder;
 
 fn model_path(rel: &str) -> PathBuf {
-    tpupipe_testkit::paths::repo_root().join("tests/models").join(rel)
+    tpupipe_testkit::paths::repo_root()
+        .join("tests/models")
+        .join(rel)
 }
 
 fn with_model<T>(bytes: &[u8], f: impl FnOnce(&ModelView<'_>, &Graph) -> T) -> T {
@@ -26,7 +28,13 @@ fn predict_file(rel: &str) -> Vec<(String, OpStatus, Option<String>)> {
     with_model(&bytes, |v, g| {
         let p = Placement::predict(v, g);
         (0..g.len())
-            .map(|i| (g.op(i).kind.clone(), p.get(i).status, p.get(i).detail.clone()))
+            .map(|i| {
+                (
+                    g.op(i).kind.clone(),
+                    p.get(i).status,
+                    p.get(i).detail.clone(),
+                )
+            })
             .collect()
     })
 }
@@ -52,7 +60,11 @@ fn float_edges_stay_on_the_cpu_and_8bit_edges_are_mapped() {
     let ops = predict_file("conv_uint8_io.tflite");
     assert!(ops.iter().filter(|o| o.0 == "QUANTIZE").count() >= 2);
     assert!(ops.iter().all(|o| o.1 == OpStatus::Mapped), "{ops:?}");
-    for m in ["mobilenet_v2.tflite", "conv_residual.tflite", "fc_tanh.tflite"] {
+    for m in [
+        "mobilenet_v2.tflite",
+        "conv_residual.tflite",
+        "fc_tanh.tflite",
+    ] {
         assert!(cpu_of(m).is_empty(), "{m}");
     }
 }
@@ -122,7 +134,12 @@ fn table_rank_runtime_and_type_rules_on_hand_built_models() {
     // Mapped at runtime 14, not before (TRANSPOSE is a runtime-14 addition).
     let mut b = ModelBuilder::new();
     let x = b.int8("x", &[1, 4, 6]);
-    let perm = b.constant("perm", &[3], TensorType::INT32, [0i32, 2, 1].iter().flat_map(|v| v.to_le_bytes()).collect());
+    let perm = b.constant(
+        "perm",
+        &[3],
+        TensorType::INT32,
+        [0i32, 2, 1].iter().flat_map(|v| v.to_le_bytes()).collect(),
+    );
     let y = b.int8("y", &[1, 6, 4]);
     b.op(BuiltinOperator::TRANSPOSE, &[x, perm], &[y]);
     b.inputs(&[x]).outputs(&[y]);
@@ -148,7 +165,10 @@ fn table_rank_runtime_and_type_rules_on_hand_built_models() {
     let y = b.tensor("y", &[1, 8], TensorType::FLOAT32);
     b.op(BuiltinOperator::RELU, &[x], &[y]);
     b.inputs(&[x]).outputs(&[y]);
-    assert_eq!(single_status(&b.finish(), 14).0, OpStatus::UnsupportedDataType);
+    assert_eq!(
+        single_status(&b.finish(), 14).0,
+        OpStatus::UnsupportedDataType
+    );
 
     // A custom operator.
     let mut b = ModelBuilder::new();
@@ -177,7 +197,10 @@ fn table_rank_runtime_and_type_rules_on_hand_built_models() {
         &[y],
     );
     b.inputs(&[x]).outputs(&[y]);
-    assert_eq!(single_status(&b.finish(), 14).0, OpStatus::UnspecifiedLimitation);
+    assert_eq!(
+        single_status(&b.finish(), 14).0,
+        OpStatus::UnspecifiedLimitation
+    );
 
     // SOFTMAX over more than 16,000 elements.
     let bytes = one_op(BuiltinOperator::SOFTMAX, &[1, 16_001], &[1, 16_001]).finish();
@@ -234,10 +257,14 @@ fn measured_host_cost_times_the_cpu_ops_and_caches_them() {
 
         // The second plan reads the cache: doctor every cached figure and see it come back.
         let cache = dir.path().join("host-cost");
-        let files: Vec<_> = std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).collect();
+        let files: Vec<_> = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         assert_eq!(files.len(), p.runs().iter().filter(|r| !r.1).count());
         for f in &files {
-            let mut j: serde_json::Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
+            let mut j: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
             for x in j["per_op_ms"].as_array_mut().unwrap() {
                 *x = serde_json::json!(123.0);
             }
@@ -249,7 +276,10 @@ fn measured_host_cost_times_the_cpu_ops_and_caches_them() {
         }
         // Another model hash measures again.
         let third = measure::measure(v, g, &p, "another-model", 2, &options);
-        assert!(p.cpu_positions().iter().all(|&i| third.per_op_ms()[i] != 123.0));
+        assert!(p
+            .cpu_positions()
+            .iter()
+            .all(|&i| third.per_op_ms()[i] != 123.0));
     });
 }
 
@@ -269,7 +299,11 @@ fn an_operator_the_interpreter_refuses_falls_back_to_rates_and_says_so() {
         let cost = measure::measure(v, g, &p, "x", 1, &MeasureOptions::default());
         assert!(!cost.is_measured(0));
         assert_eq!(cost.notes().len(), 1);
-        assert!(cost.notes()[0].contains("x86-desktop rates"), "{:?}", cost.notes());
+        assert!(
+            cost.notes()[0].contains("x86-desktop rates"),
+            "{:?}",
+            cost.notes()
+        );
         let rates = HostCost::from_rates(g, HostClass::X86Desktop, 1);
         assert_eq!(cost.per_op_ms(), rates.per_op_ms());
     });

@@ -258,7 +258,10 @@ fn op_report(
 fn status_counts(items: impl Iterator<Item = (String, OpStatus)>) -> Vec<StatusCount> {
     let mut out: Vec<StatusCount> = Vec::new();
     for (kind, status) in items {
-        match out.iter_mut().find(|c| c.kind == kind && c.status == status) {
+        match out
+            .iter_mut()
+            .find(|c| c.kind == kind && c.status == status)
+        {
             Some(c) => c.count += 1,
             None => out.push(StatusCount {
                 kind,

@@ -85,7 +85,11 @@ pub fn broken(sg: &SubgraphView<'_>, op: &OperatorView<'_>, builtin: B) -> Optio
                     o.fused_activation_function()
                 ));
             }
-            let constants: Vec<_> = inputs.iter().flatten().filter(|t| t.is_constant()).collect();
+            let constants: Vec<_> = inputs
+                .iter()
+                .flatten()
+                .filter(|t| t.is_constant())
+                .collect();
             if constants.is_empty() {
                 None
             } else if inputs.len() != 2 {
@@ -104,9 +108,12 @@ pub fn broken(sg: &SubgraphView<'_>, op: &OperatorView<'_>, builtin: B) -> Optio
         // tensor is one-dimensional". *Inferred*: one-dimensional means at most one dimension
         // larger than 1 (a `[1, 10]` output is a vector with a leading 1).
         B::FULLY_CONNECTED => {
-            if let Some(o) = raw.builtin_options_as_fully_connected_options().filter(|o| {
-                o.weights_format() != schema::FullyConnectedOptionsWeightsFormat::DEFAULT
-            }) {
+            if let Some(o) = raw
+                .builtin_options_as_fully_connected_options()
+                .filter(|o| {
+                    o.weights_format() != schema::FullyConnectedOptionsWeightsFormat::DEFAULT
+                })
+            {
                 return Some(format!("weights format {:?}", o.weights_format()));
             }
             output
@@ -125,7 +132,7 @@ pub fn broken(sg: &SubgraphView<'_>, op: &OperatorView<'_>, builtin: B) -> Optio
             axes.iter()
                 .find(|&&a| {
                     axis(a, dims.len())
-                        .is_none_or(|a| !yx.contains(&Some(a)) && dims.get(a) != Some(&1))
+                        .map_or(true, |a| !yx.contains(&Some(a)) && dims.get(a) != Some(&1))
                 })
                 .map(|a| format!("reduces axis {a} of shape {dims:?} (only y and x are mapped)"))
         }

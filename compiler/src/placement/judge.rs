@@ -28,8 +28,8 @@
 
 use super::{constraints, table, OpPlacement, OpStatus};
 use crate::graph::Graph;
-use tpupipe_runtime::schema::BuiltinOperator;
 use tpupipe_runtime::model::EDGETPU_CUSTOM_CODE;
+use tpupipe_runtime::schema::BuiltinOperator;
 use tpupipe_runtime::{ElementType, ModelView, OpKind};
 
 pub use constraints::SOFTMAX_MAX_ELEMENTS;

@@ -24,6 +24,9 @@ use crate::graph::Graph;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
+/// One report row for one kind: its status, a detail, and the count left to assign.
+type ReportedRow = (OpStatus, Option<String>, u32);
+
 /// A kind whose report rows do not match the range's operators.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowMismatch {
@@ -107,13 +110,13 @@ impl Placement {
         report: &CompileReport,
     ) -> OverrideOutcome {
         let segment = Placement::from_ops(self.ops()[range.clone()].to_vec());
-        let predicted = WholeModel::of_kinds(&segment, &sub).statuses;
+        let predicted = WholeModel::of_kinds(&segment, sub).statuses;
         let mut by_kind: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         for (i, kind) in sub.iter().enumerate() {
             by_kind.entry(log_name(kind)).or_default().push(i);
         }
         let mut outcome = OverrideOutcome::default();
-        let mut reported: BTreeMap<&str, Vec<(OpStatus, Option<String>, u32)>> = BTreeMap::new();
+        let mut reported: BTreeMap<&str, Vec<ReportedRow>> = BTreeMap::new();
         for row in &report.operations {
             let (status, detail) = status_of(&row.status);
             reported
@@ -157,7 +160,10 @@ impl Placement {
                     (status == before.status)
                         .then(|| before.detail.clone())
                         .flatten()
-                        .or_else(|| (status != OpStatus::Mapped).then(|| "from the compiler's report".into()))
+                        .or_else(|| {
+                            (status != OpStatus::Mapped)
+                                .then(|| "from the compiler's report".into())
+                        })
                 });
                 if status != before.status {
                     outcome.changed.push(pos);

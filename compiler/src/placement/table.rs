@@ -5,7 +5,7 @@
 //! - §6, "Old (2019) ops table with limitations" (the coral.ai page as mirrored in 2019): the
 //!   runtime-12 operators and every limitation text below;
 //! - §6 / CHANGES.md: ExpandDims, Pack, Quantize, Sum, TransposeConv added with compiler
-//!   2.0.291256449 (runtime 13) [verified];
+//!   2.0.291256449 (runtime 13) \[verified\];
 //! - §6 [unverified, recalled from the current coral.ai table]: the runtime-14 (compiler 16)
 //!   additions; UNIDIRECTIONAL_SEQUENCE_LSTM is confirmed by a compiled test model.
 //!
@@ -17,11 +17,11 @@ use tpupipe_runtime::schema::BuiltinOperator;
 /// Where an entry of the table comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
-    /// The 2019 coral.ai operator table (facts §6, [doc]).
+    /// The 2019 coral.ai operator table (facts §6, \[doc\]).
     Table2019,
-    /// The compiler's CHANGES.md for 2.0.291256449 (facts §6, [verified]).
+    /// The compiler's CHANGES.md for 2.0.291256449 (facts §6, \[verified\]).
     Changes2020,
-    /// The current coral.ai table as recalled (facts §6, [unverified]).
+    /// The current coral.ai table as recalled (facts §6, \[unverified\]).
     Recalled2021,
 }
 
@@ -69,7 +69,12 @@ use Source::{Changes2020, Recalled2021, Table2019};
 /// Every operator the Edge TPU maps, by runtime version then name.
 pub const TABLE: &[OpRule] = &[
     rule(B::ADD, 12, "", Table2019),
-    rule(B::AVERAGE_POOL_2D, 12, "No fused activation function", Table2019),
+    rule(
+        B::AVERAGE_POOL_2D,
+        12,
+        "No fused activation function",
+        Table2019,
+    ),
     rule(
         B::CONCATENATION,
         12,
@@ -89,7 +94,12 @@ pub const TABLE: &[OpRule] = &[
     rule(B::L2_NORMALIZATION, 12, "", Table2019),
     rule(B::LOGISTIC, 12, "", Table2019),
     rule(B::MAXIMUM, 12, "", Table2019),
-    rule(B::MAX_POOL_2D, 12, "No fused activation function", Table2019),
+    rule(
+        B::MAX_POOL_2D,
+        12,
+        "No fused activation function",
+        Table2019,
+    ),
     rule(
         B::MEAN,
         12,

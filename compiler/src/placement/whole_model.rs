@@ -38,7 +38,9 @@ impl WholeModel {
         let n = placement.len();
         let mut trailing_quantize = n;
         while trailing_quantize > tpu_range.end
-            && kinds.get(trailing_quantize - 1).is_some_and(|k| k == "QUANTIZE")
+            && kinds
+                .get(trailing_quantize - 1)
+                .is_some_and(|k| k == "QUANTIZE")
         {
             trailing_quantize -= 1;
         }

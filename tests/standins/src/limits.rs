@@ -8,7 +8,9 @@
 //! - "one-dimensional" and "1D" mean at most one dimension larger than 1;
 //! - reducing or padding a dimension of size 1 (reduce) or by zero (pad) is harmless.
 
-use tpupipe_runtime::schema::{ActivationFunctionType, BuiltinOperator, FullyConnectedOptionsWeightsFormat};
+use tpupipe_runtime::schema::{
+    ActivationFunctionType, BuiltinOperator, FullyConnectedOptionsWeightsFormat,
+};
 use tpupipe_runtime::{ElementType, OperatorView, SubgraphView, TensorView};
 
 fn ints(t: TensorView<'_>) -> Option<Vec<i64>> {
@@ -62,8 +64,12 @@ pub fn broken(sg: &SubgraphView<'_>, op: &OperatorView<'_>, builtin: BuiltinOper
             {
                 return true;
             }
-            let all: Vec<TensorView<'_>> =
-                op.inputs().into_iter().flatten().map(|t| sg.tensor(t)).collect();
+            let all: Vec<TensorView<'_>> = op
+                .inputs()
+                .into_iter()
+                .flatten()
+                .map(|t| sg.tensor(t))
+                .collect();
             let consts: Vec<&TensorView<'_>> = all.iter().filter(|t| t.is_constant()).collect();
             !consts.is_empty() && (all.len() != 2 || consts.iter().any(|t| !zero_valued(t)))
         }
@@ -81,7 +87,9 @@ pub fn broken(sg: &SubgraphView<'_>, op: &OperatorView<'_>, builtin: BuiltinOper
                 let rank = dims.len() as i64;
                 axes.into_iter().any(|a| {
                     let a = if a < 0 { a + rank } else { a };
-                    a < 0 || a >= rank || !(is_y_or_x(a as usize, dims.len()) || dims[a as usize] == 1)
+                    a < 0
+                        || a >= rank
+                        || !(is_y_or_x(a as usize, dims.len()) || dims[a as usize] == 1)
                 })
             }
             _ => true,
@@ -95,7 +103,9 @@ pub fn broken(sg: &SubgraphView<'_>, op: &OperatorView<'_>, builtin: BuiltinOper
             }
             _ => true,
         },
-        BuiltinOperator::SOFTMAX => slot(0).is_some_and(|x| x.num_elements() > 16_000 || big_dims(x) > 1),
+        BuiltinOperator::SOFTMAX => {
+            slot(0).is_some_and(|x| x.num_elements() > 16_000 || big_dims(x) > 1)
+        }
         BuiltinOperator::SQUEEZE => {
             let Some(x) = slot(0) else { return false };
             let dims = x.dims();
@@ -119,7 +129,10 @@ pub fn broken(sg: &SubgraphView<'_>, op: &OperatorView<'_>, builtin: BuiltinOper
             let masks = raw
                 .builtin_options_as_strided_slice_options()
                 .is_some_and(|o| o.ellipsis_mask() != 0 || o.new_axis_mask() != 0);
-            masks || slot(3).and_then(ints).is_none_or(|s| s.iter().any(|&v| v != 1))
+            masks
+                || slot(3)
+                    .and_then(ints)
+                    .map_or(true, |s| s.iter().any(|&v| v != 1))
         }
         _ => false,
     }
@@ -139,16 +152,24 @@ fn zero_valued(t: &TensorView<'_>) -> bool {
 
 /// True when a weight or bias of a convolution or fully-connected layer is computed rather
 /// than constant (facts §6 requirements: parameters are constant at compile time).
-pub fn computed_parameters(sg: &SubgraphView<'_>, op: &OperatorView<'_>, builtin: BuiltinOperator) -> bool {
+pub fn computed_parameters(
+    sg: &SubgraphView<'_>,
+    op: &OperatorView<'_>,
+    builtin: BuiltinOperator,
+) -> bool {
     let slots: &[usize] = match builtin {
         BuiltinOperator::TRANSPOSE_CONV => &[1, 3],
-        BuiltinOperator::CONV_2D | BuiltinOperator::DEPTHWISE_CONV_2D | BuiltinOperator::FULLY_CONNECTED => {
-            &[1, 2]
-        }
+        BuiltinOperator::CONV_2D
+        | BuiltinOperator::DEPTHWISE_CONV_2D
+        | BuiltinOperator::FULLY_CONNECTED => &[1, 2],
         _ => return false,
     };
     let inputs = op.inputs();
-    slots
-        .iter()
-        .any(|&i| inputs.get(i).copied().flatten().is_some_and(|t| !sg.tensor(t).is_constant()))
+    slots.iter().any(|&i| {
+        inputs
+            .get(i)
+            .copied()
+            .flatten()
+            .is_some_and(|t| !sg.tensor(t).is_constant())
+    })
 }

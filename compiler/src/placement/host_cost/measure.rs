@@ -64,7 +64,8 @@ pub fn measure_range(
         .map_err(|e| format!("cannot extract positions {range:?}: {e}"))?
         .into_vec();
     let view = ModelView::parse(&bytes).map_err(|e| format!("extracted segment: {e}"))?;
-    let mut interp = Interpreter::new(&view).map_err(|e| format!("the interpreter refuses: {e}"))?;
+    let mut interp =
+        Interpreter::new(&view).map_err(|e| format!("the interpreter refuses: {e}"))?;
     if interp.op_count() != range.len() {
         return Err(format!(
             "the interpreter plans {} steps for {} operators",
@@ -88,7 +89,9 @@ pub fn measure_range(
         interp.set_input(i, &data).map_err(|e| e.to_string())?;
     }
     for _ in 0..options.warmup {
-        interp.invoke().map_err(|e| format!("the interpreter fails: {e}"))?;
+        interp
+            .invoke()
+            .map_err(|e| format!("the interpreter fails: {e}"))?;
     }
     let repeats = options.repeats.max(1);
     let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(repeats); range.len()];
