@@ -32,10 +32,20 @@ fn main() {
         let t = Instant::now();
         let again = measure::measure(&view, &graph, &placement, &sha, 1, &options);
         let second = t.elapsed();
-        assert_eq!(measured.per_op_ms(), again.per_op_ms(), "the cache returns what was measured");
+        assert_eq!(
+            measured.per_op_ms(),
+            again.per_op_ms(),
+            "the cache returns what was measured"
+        );
         let rates = HostClass::ALL.map(|c| HostCost::from_rates(&graph, c, 1));
-        println!("{name}: {} ops, {} on the CPU", graph.len(), placement.cpu_positions().len());
-        println!("  run        kinds                 measured  x86-desktop  rpi4      coral-dev-board");
+        println!(
+            "{name}: {} ops, {} on the CPU",
+            graph.len(),
+            placement.cpu_positions().len()
+        );
+        println!(
+            "  run        kinds                 measured  x86-desktop  rpi4      coral-dev-board"
+        );
         for (range, tpu) in placement.runs() {
             if tpu {
                 continue;

@@ -253,5 +253,16 @@ fn real_compiled_samples_keep_exactly_the_predicted_cpu_operators() {
         let expected = predicted_outputs(&view, &graph, &wm.cpu_positions());
         assert_eq!(cpu_outputs(&compiled), expected, "{stem}");
         assert_eq!(wm.tpu_ops(), graph.len(), "{stem}: every op is mapped");
+        if stem == "dummy" {
+            // The real operation log, quoted in the samples README: QUANTIZE x2 (uint8 <->
+            // int8 at the edges) and the depthwise conv, all mapped.
+            let readme = std::fs::read_to_string(samples.join("README.md")).unwrap();
+            let start = readme.find("Edge TPU Compiler version").unwrap();
+            let end = start + readme[start..].find("```").unwrap();
+            let real = log_counts(&readme[start..end]);
+            let predicted = counts(&graph, wm.statuses.iter().copied().enumerate());
+            assert_eq!(predicted, real);
+            assert_eq!(real.len(), 2);
+        }
     }
 }
