@@ -36,7 +36,7 @@ pub const CACHE_DIR_ENV: &str = "TPUPIPE_CACHE_DIR";
 /// The cache folder's name.
 pub const CACHE_DIR_NAME: &str = ".tpupipe";
 
-const GITIGNORE: &str = "# tpupipe artifact cache: commit the entries, not the locks or half-built entries.\n*.lock\ntmp-*\n";
+const GITIGNORE: &str = "# tpupipe artifact cache: commit the entries, not the locks, half-built entries or this\n# host's CPU timings.\n*.lock\ntmp-*\nhost-cost/\n";
 const TEMP_PREFIX: &str = "tmp-";
 
 /// The cache directory when none is given: `TPUPIPE_CACHE_DIR`, else `.tpupipe/` beside the
