@@ -11,6 +11,9 @@ use crate::schema::BuiltinOperator as B;
 
 /// Prepares the kernel for the operator described by `ctx`.
 pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
+    if let crate::model::OpKind::Custom(custom_code) = ctx.op.kind() {
+        return ops::custom::prepare(ctx, custom_code);
+    }
     let code = ctx.op.kind().builtin().ok_or_else(|| {
         ctx.unsupported("custom operators are not supported by the CPU interpreter")
     })?;
