@@ -62,6 +62,8 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
         B::ARG_MAX => ops::arg_max::prepare_arg_max(ctx),
         B::ARG_MIN => ops::arg_max::prepare_arg_min(ctx),
         B::SHAPE => ops::shape::prepare_shape(ctx),
+        // -- refused with the reason (no bit-exact kernel yet) --
+        B::UNIDIRECTIONAL_SEQUENCE_LSTM => ops::lstm::prepare_unidirectional_sequence_lstm(ctx),
         _ => Err(ctx.unsupported("this operator is not supported by the CPU interpreter")),
     }
 }

@@ -17,6 +17,7 @@ pub(crate) mod fully_connected;
 pub(crate) mod gather;
 pub mod gemm;
 pub(crate) mod l2norm;
+pub(crate) mod lstm;
 pub(crate) mod lut;
 pub(crate) mod minmax;
 pub(crate) mod movement;
