@@ -271,3 +271,54 @@ fn an_inverted_box_fails_the_inference_as_in_tflite() {
         other => panic!("expected a kernel error, got {other:?}"),
     }
 }
+
+#[test]
+fn extreme_float_inputs_never_panic() {
+    // NaN and infinite encodings and scores, huge values: the kernel returns (or fails the
+    // inference with an error, for an inverted box) and never panics. A detection's best score is
+    // never NaN (NaN fails the threshold); its further classes in fast NMS may be, as in TFLite.
+    for (name, per_detection) in [("fast_float_multiclass", 3), ("regular_float", 1)] {
+        let m = fixture(name);
+        let bytes = pack(&m);
+        let view = ModelView::parse(&bytes).unwrap();
+        let mut interp = Interpreter::new(&view).unwrap();
+        let specials = [
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            1e30,
+            -1e30,
+            0.0,
+            -0.0,
+            0.5,
+        ];
+        let mut ran = 0;
+        for round in 0..8usize {
+            for input in ["box_encodings", "class_predictions"] {
+                let d = interp.input_by_name(input).unwrap();
+                let n = d.shape.iter().product::<usize>();
+                let data: Vec<u8> = (0..n)
+                    .flat_map(|i| specials[(i * 7 + round * 3) % specials.len()].to_le_bytes())
+                    .collect();
+                interp.set_input_by_name(input, &data).unwrap();
+            }
+            if interp.invoke().is_ok() {
+                ran += 1;
+                let count = interp.output_bytes_by_name("num_detections").unwrap();
+                let count = f32::from_le_bytes(count[..4].try_into().unwrap());
+                let scores = interp.output_bytes_by_name("detection_scores").unwrap();
+                let scores: Vec<f32> = scores
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                    .collect();
+                assert!(count >= 0.0 && count as usize * per_detection <= scores.len());
+                for k in 0..count as usize {
+                    assert!(
+                        !scores[k * per_detection].is_nan(),
+                        "{name}: NaN best score"
+                    );
+                }
+            }
+        }
+    }
+}
