@@ -320,5 +320,6 @@ fn extreme_float_inputs_never_panic() {
                 }
             }
         }
+        assert!(ran > 0, "{name}: no inference ran");
     }
 }
