@@ -187,7 +187,22 @@ fn check_graph(sg: &SubgraphView<'_>) -> Result<Vec<Origin>, LoadError> {
                 });
             }
         }
+        if kind == OpKind::Builtin(crate::schema::BuiltinOperator::UNIDIRECTIONAL_SEQUENCE_LSTM) {
+            // Refused with its reason before its variable (state) tensors are questioned.
+            return Err(super::ops::lstm::refusal(&op, sg));
+        }
         for id in op.present_inputs() {
+            if origin[id.index()] == Origin::Unknown && sg.tensor(id).is_variable() {
+                return Err(LoadError::Unsupported {
+                    op: op.index(),
+                    kind: kind.name(),
+                    reason: format!(
+                        "reads the variable tensor {id} ('{}'): variable tensors (state kept \
+                         between inferences) are not supported by the CPU interpreter",
+                        sg.tensor(id).name()
+                    ),
+                });
+            }
             if origin[id.index()] == Origin::Unknown {
                 let t = sg.tensor(id);
                 return Err(LoadError::Graph(format!(

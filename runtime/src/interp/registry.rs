@@ -11,6 +11,9 @@ use crate::schema::BuiltinOperator as B;
 
 /// Prepares the kernel for the operator described by `ctx`.
 pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
+    if let crate::model::OpKind::Custom(custom_code) = ctx.op.kind() {
+        return ops::custom::prepare(ctx, custom_code);
+    }
     let code = ctx.op.kind().builtin().ok_or_else(|| {
         ctx.unsupported("custom operators are not supported by the CPU interpreter")
     })?;
@@ -59,6 +62,8 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
         B::ARG_MAX => ops::arg_max::prepare_arg_max(ctx),
         B::ARG_MIN => ops::arg_max::prepare_arg_min(ctx),
         B::SHAPE => ops::shape::prepare_shape(ctx),
+        // -- refused with the reason (no bit-exact kernel yet) --
+        B::UNIDIRECTIONAL_SEQUENCE_LSTM => ops::lstm::prepare_unidirectional_sequence_lstm(ctx),
         _ => Err(ctx.unsupported("this operator is not supported by the CPU interpreter")),
     }
 }
