@@ -44,6 +44,13 @@ pub struct ProfileEntry {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub latency_ms: Option<f64>,
+    /// Why this segment cannot be used (e.g. the compiler crashed on it or rejected it): the
+    /// planner gives it an infinite cost, so no plan uses it while another plan exists.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub failed: Option<String>,
 }
 
 /// A whole profile file.
@@ -68,6 +75,14 @@ pub struct Profile {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub clock: Option<Clock>,
+    /// A factor the cost model's predictions are multiplied by for segments without a
+    /// measured latency (measured over predicted, fitted by `tpupipe compile --measure`), so
+    /// that measured and predicted stage times are on one scale.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub model_scale: Option<f64>,
     /// The measured candidate segments.
     pub segments: Vec<ProfileEntry>,
 }
@@ -148,6 +163,14 @@ pub enum ProfileError {
         /// Range end.
         end: usize,
     },
+    /// A `model_scale` that is not a positive finite number.
+    #[error("profile {path}: model_scale {found} is not a positive finite number")]
+    BadScale {
+        /// The file.
+        path: PathBuf,
+        /// The value found.
+        found: f64,
+    },
     /// An entry without usable figures.
     #[error("profile {path}: segment {index} (op_range [{start}, {end})) {problem}")]
     BadEntry {
@@ -168,6 +191,7 @@ pub enum ProfileError {
 #[derive(Debug, Clone, Default)]
 pub struct ProfileIndex {
     by_range: HashMap<(usize, usize), ProfileEntry>,
+    model_scale: Option<f64>,
 }
 
 impl ProfileIndex {
@@ -186,6 +210,11 @@ impl ProfileIndex {
         self.by_range.is_empty()
     }
 
+    /// The factor for predictions of segments without a measured latency (1 when unset).
+    pub fn model_scale(&self) -> f64 {
+        self.model_scale.unwrap_or(1.0)
+    }
+
     /// Iterates the entries (in no particular order).
     pub fn entries(&self) -> impl Iterator<Item = &ProfileEntry> {
         self.by_range.values()
@@ -202,6 +231,7 @@ impl Profile {
             model_sha256: model_sha256.into(),
             interface: None,
             clock: None,
+            model_scale: None,
             segments: Vec::new(),
         }
     }
@@ -263,6 +293,11 @@ impl Profile {
                 found: self.model_sha256.clone(),
             });
         }
+        if let Some(k) = self.model_scale {
+            if !(k.is_finite() && k > 0.0) {
+                return Err(ProfileError::BadScale { path, found: k });
+            }
+        }
         let mut by_range = HashMap::new();
         for (index, e) in self.segments.iter().enumerate() {
             let [start, end] = e.op_range;
@@ -283,8 +318,10 @@ impl Profile {
                 problem,
             };
             match (e.on_chip_bytes, e.off_chip_bytes, e.latency_ms) {
-                (None, None, None) => {
-                    return Err(bad("has none of on_chip_bytes, off_chip_bytes, latency_ms"))
+                (None, None, None) if e.failed.is_none() => {
+                    return Err(bad(
+                        "has none of on_chip_bytes, off_chip_bytes, latency_ms, failed",
+                    ))
                 }
                 (Some(_), None, _) | (None, Some(_), _) => {
                     return Err(bad(
@@ -302,7 +339,10 @@ impl Profile {
                 return Err(ProfileError::Duplicate { path, start, end });
             }
         }
-        Ok(ProfileIndex { by_range })
+        Ok(ProfileIndex {
+            by_range,
+            model_scale: self.model_scale,
+        })
     }
 }
 
@@ -370,11 +410,25 @@ mod tests {
             on_chip_bytes: Some(10),
             off_chip_bytes: Some(0),
             latency_ms: Some(0.25),
+            failed: None,
         });
+        p.segments.push(ProfileEntry {
+            op_range: [0, 2],
+            on_chip_bytes: None,
+            off_chip_bytes: None,
+            latency_ms: None,
+            failed: Some("the compiler crashed".into()),
+        });
+        p.model_scale = Some(1.5);
         let path = Path::new("w.json");
         let back = Profile::parse(path, &p.to_json()).unwrap();
         assert_eq!(back, p);
         let index = back.validate(path, "m", "AB12", 5).unwrap();
         assert_eq!(index.get(2, 5).unwrap().latency_ms, Some(0.25));
+        assert!(index.get(0, 2).unwrap().failed.is_some());
+        assert_eq!(index.model_scale(), 1.5);
+        p.model_scale = Some(0.0);
+        let e = p.validate(path, "m", "ab12", 5).unwrap_err().to_string();
+        assert!(e.contains("model_scale"), "{e}");
     }
 }
