@@ -30,11 +30,11 @@ use crate::edgetpu::invoke::option_error;
 use crate::edgetpu::{CompileReport, CompiledSegment, Compiler, DriverError, SegmentJob};
 use crate::{Builder, Error};
 use measure::timer::EdgeTpuTimer;
-use tpupipe_runtime::edgetpu::BackendConfig;
 use profiled::Candidates;
 use run::{all_ok, run_jobs};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
+use tpupipe_runtime::edgetpu::BackendConfig;
 use tpupipe_runtime::plan::Plan;
 
 /// What happens during a compile, for progress displays.

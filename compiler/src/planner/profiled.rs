@@ -1,7 +1,7 @@
 //! The `profiled` strategy's costs: the cost model, with every candidate segment the profile
 //! covers replaced by its measurement (latency), or re-predicted from the compiler's reported
 //! on-chip/off-chip bytes. Segments the profile lacks keep the model's prediction (times the
-//! profile's `model_scale`, when it has one); segments it marks `failed` cost infinity.
+//! mean of the profile's `op_scale` factors over the segment, when it has them); segments it marks `failed` cost infinity.
 
 use super::model_cost::ModelCost;
 use super::strategy::SegmentCostFn;
@@ -37,7 +37,7 @@ impl<'a> ProfiledCost<'a> {
 
     /// The estimate for positions `range` and where its total came from.
     pub fn estimate(&self, range: Range<usize>) -> (SegmentEstimate, CostOrigin) {
-        let scale = self.profile.model_scale();
+        let scale = self.profile.scale(range.start, range.end);
         let scaled = |mut e: SegmentEstimate| {
             e.total_ms *= scale;
             e.link_ms *= scale;
@@ -95,9 +95,9 @@ impl SegmentCostFn for ProfiledCost<'_> {
 
     fn rows(&self, start: usize) -> (Vec<f64>, Vec<f64>) {
         let (mut row, mut links) = self.base.rows(start);
-        let scale = self.profile.model_scale();
         for (i, (ms, link)) in row.iter_mut().zip(links.iter_mut()).enumerate() {
             let end = start + 1 + i;
+            let scale = self.profile.scale(start, end);
             *ms *= scale;
             *link *= scale;
             if self.profile.get(start, end).is_some() {

@@ -75,14 +75,15 @@ pub struct Profile {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub clock: Option<Clock>,
-    /// A factor the cost model's predictions are multiplied by for segments without a
-    /// measured latency (measured over predicted, fitted by `tpupipe compile --measure`), so
-    /// that measured and predicted stage times are on one scale.
+    /// One factor per operator position, fitted by `tpupipe compile --measure` (measured over
+    /// predicted time of the measured segments covering it): the cost model's prediction of a
+    /// segment without a measured latency is multiplied by the mean factor of its positions,
+    /// so that measured and predicted stage times are on one scale.
     #[cfg_attr(
         feature = "serde",
         serde(default, skip_serializing_if = "Option::is_none")
     )]
-    pub model_scale: Option<f64>,
+    pub op_scale: Option<Vec<f64>>,
     /// The measured candidate segments.
     pub segments: Vec<ProfileEntry>,
 }
@@ -163,13 +164,13 @@ pub enum ProfileError {
         /// Range end.
         end: usize,
     },
-    /// A `model_scale` that is not a positive finite number.
-    #[error("profile {path}: model_scale {found} is not a positive finite number")]
+    /// An `op_scale` of the wrong length or with a value that is not a positive finite number.
+    #[error("profile {path}: op_scale {problem}")]
     BadScale {
         /// The file.
         path: PathBuf,
-        /// The value found.
-        found: f64,
+        /// What is wrong.
+        problem: String,
     },
     /// An entry without usable figures.
     #[error("profile {path}: segment {index} (op_range [{start}, {end})) {problem}")]
@@ -191,7 +192,8 @@ pub enum ProfileError {
 #[derive(Debug, Clone, Default)]
 pub struct ProfileIndex {
     by_range: HashMap<(usize, usize), ProfileEntry>,
-    model_scale: Option<f64>,
+    /// Prefix sums of `op_scale` (`ops + 1` values), when given.
+    scale_prefix: Option<Vec<f64>>,
 }
 
 impl ProfileIndex {
@@ -210,9 +212,13 @@ impl ProfileIndex {
         self.by_range.is_empty()
     }
 
-    /// The factor for predictions of segments without a measured latency (1 when unset).
-    pub fn model_scale(&self) -> f64 {
-        self.model_scale.unwrap_or(1.0)
+    /// The factor for the prediction of positions `start..end` (non-empty) without a measured
+    /// latency: the mean of their `op_scale` factors (1 without them).
+    pub fn scale(&self, start: usize, end: usize) -> f64 {
+        match &self.scale_prefix {
+            Some(p) if start < end && end < p.len() => (p[end] - p[start]) / (end - start) as f64,
+            _ => 1.0,
+        }
     }
 
     /// Iterates the entries (in no particular order).
@@ -231,7 +237,7 @@ impl Profile {
             model_sha256: model_sha256.into(),
             interface: None,
             clock: None,
-            model_scale: None,
+            op_scale: None,
             segments: Vec::new(),
         }
     }
@@ -293,10 +299,26 @@ impl Profile {
                 found: self.model_sha256.clone(),
             });
         }
-        if let Some(k) = self.model_scale {
-            if !(k.is_finite() && k > 0.0) {
-                return Err(ProfileError::BadScale { path, found: k });
+        let mut scale_prefix = None;
+        if let Some(scale) = &self.op_scale {
+            if scale.len() != ops {
+                return Err(ProfileError::BadScale {
+                    path,
+                    problem: format!("has {} values for {ops} operators", scale.len()),
+                });
             }
+            if let Some(k) = scale.iter().find(|k| !(k.is_finite() && **k > 0.0)) {
+                return Err(ProfileError::BadScale {
+                    path,
+                    problem: format!("holds {k}, which is not a positive finite number"),
+                });
+            }
+            let mut prefix = Vec::with_capacity(ops + 1);
+            prefix.push(0.0);
+            for k in scale {
+                prefix.push(prefix.last().copied().unwrap_or(0.0) + k);
+            }
+            scale_prefix = Some(prefix);
         }
         let mut by_range = HashMap::new();
         for (index, e) in self.segments.iter().enumerate() {
@@ -341,7 +363,7 @@ impl Profile {
         }
         Ok(ProfileIndex {
             by_range,
-            model_scale: self.model_scale,
+            scale_prefix,
         })
     }
 }
@@ -419,16 +441,20 @@ mod tests {
             latency_ms: None,
             failed: Some("the compiler crashed".into()),
         });
-        p.model_scale = Some(1.5);
+        p.op_scale = Some(vec![1.0, 2.0, 3.0, 1.0, 1.0]);
         let path = Path::new("w.json");
         let back = Profile::parse(path, &p.to_json()).unwrap();
         assert_eq!(back, p);
         let index = back.validate(path, "m", "AB12", 5).unwrap();
         assert_eq!(index.get(2, 5).unwrap().latency_ms, Some(0.25));
         assert!(index.get(0, 2).unwrap().failed.is_some());
-        assert_eq!(index.model_scale(), 1.5);
-        p.model_scale = Some(0.0);
+        assert_eq!(index.scale(0, 3), 2.0);
+        assert_eq!(index.scale(3, 5), 1.0);
+        p.op_scale = Some(vec![1.0, 0.0, 1.0, 1.0, 1.0]);
         let e = p.validate(path, "m", "ab12", 5).unwrap_err().to_string();
-        assert!(e.contains("model_scale"), "{e}");
+        assert!(e.contains("op_scale holds 0"), "{e}");
+        p.op_scale = Some(vec![1.0]);
+        let e = p.validate(path, "m", "ab12", 5).unwrap_err().to_string();
+        assert!(e.contains("1 values for 5"), "{e}");
     }
 }

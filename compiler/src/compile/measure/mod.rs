@@ -3,13 +3,19 @@
 //! timed, their latencies go into the profile (`latency_ms`, read by the `profiled` strategy
 //! as measured figures), and the planner re-plans; until the plan is stable or a bound.
 //!
-//! Each round measures the current plan's segments and those of the best-ranked neighbouring
-//! plans (one cut moved by up to [`MeasureSettings::shift`] positions; see [`candidates`]),
+//! The first round also measures the segments of the compiler's own split (`params`, where
+//! libcoral's partitioner starts). Each round measures the current plan's segments and those
+//! of the best-ranked neighbouring
+//! plans (one cut moved by 1, 2, 4, ... up to [`MeasureSettings::shift`] positions; see
+//! [`candidates`]),
 //! skipping segments already measured or excluded. The plan is stable when a round finds
 //! nothing new to measure: every segment of the plan and of its best neighbours is measured
-//! and the planner still picks it. The predictions of unmeasured segments are rescaled by the
-//! median of measured over predicted (`model_scale` in the profile), so measured and
-//! predicted figures compare on one scale.
+//! and the planner still picks it. The predictions of unmeasured segments are corrected where
+//! the measurements showed the cost model wrong: each position gets the measured-over-predicted
+//! ratio of the shortest measured segment covering it (the median ratio where none does), and
+//! an unmeasured segment's prediction is multiplied by its positions' mean (`op_scale` in the
+//! profile). So measured and predicted figures compare on one scale, and a model that
+//! misjudges one part of the network is corrected there.
 //!
 //! A candidate that fails to compile or to run is excluded like in compile-profiled planning
 //! (marked `failed` in the profile). The record ([`MeasuredPlanning`]) says how many
@@ -42,9 +48,10 @@ use tpupipe_runtime::plan::{Profile, ProfileEntry, Strategy};
 pub struct MeasureSettings {
     /// Warm-up and repeats per segment.
     pub timing: Timing,
-    /// How far one cut moves in a neighbouring plan (default 2).
+    /// How far one cut moves in a neighbouring plan: by 1, 2, 4, ... up to this (default 8).
     pub shift: usize,
-    /// How many neighbouring plans' segments a round measures (default: the cut count).
+    /// How many neighbouring plans' segments a round measures (default: twice the cut
+    /// count).
     pub neighbours: Option<usize>,
     /// Most rounds (default 8).
     pub max_rounds: usize,
@@ -60,7 +67,7 @@ impl Default for MeasureSettings {
     fn default() -> Self {
         MeasureSettings {
             timing: Timing::default(),
-            shift: 2,
+            shift: 8,
             neighbours: None,
             max_rounds: 8,
             max_measurements: 64,
@@ -118,8 +125,8 @@ pub struct MeasuredPlanning {
     pub compiles: usize,
     /// True when a round found nothing new to measure; false when a bound stopped it.
     pub stable: bool,
-    /// The factor applied to unmeasured predictions at the end.
-    pub model_scale: f64,
+    /// The median measured-over-predicted ratio at the end.
+    pub median_scale: f64,
     /// The final plan's predicted bottleneck under the final profile, ms.
     pub bottleneck_ms: f64,
     /// libcoral's profiling partitioner replayed on the final costs, for comparison.
@@ -243,7 +250,7 @@ impl Measuring<'_> {
             }
             let mut known: HashSet<[usize; 2]> = measured.keys().copied().collect();
             known.extend(excluded.iter().map(|x| x.op_range));
-            let neighbours = self.settings.neighbours.unwrap_or(cuts.len());
+            let neighbours = self.settings.neighbours.unwrap_or(2 * cuts.len());
             let mut todo: Vec<Candidate> = model.with_context(cost, |ctx| {
                 round_candidates(&cuts, ops, self.settings.shift, neighbours, &known, &|c| {
                     ctx.evaluate(c)
@@ -251,6 +258,19 @@ impl Measuring<'_> {
                         .map(|e| (e.pipeline.bottleneck_ms, e.pipeline.latency_ms))
                 })
             });
+            if rounds.is_empty() {
+                // The compiler's own split too, where libcoral's partitioner starts: a
+                // second, independent starting point for two measurements.
+                if let Ok(params) = model.with_context(cost, |ctx| ctx.params_cuts(ranges.len())) {
+                    for c in candidates::plan_segments(&params, ops) {
+                        if !known.contains(&c.op_range)
+                            && !todo.iter().any(|t| t.op_range == c.op_range)
+                        {
+                            todo.push(c);
+                        }
+                    }
+                }
+            }
             if todo.is_empty() {
                 break true;
             }
@@ -260,7 +280,8 @@ impl Measuring<'_> {
             }
             todo.truncate(left);
             let n = ranges.len();
-            compiles += self.compile_missing(&model, &stem, n, &todo, memo, &mut profile, excluded)?;
+            compiles +=
+                self.compile_missing(&model, &stem, n, &todo, memo, &mut profile, excluded)?;
             let runnable: Vec<Candidate> = todo
                 .iter()
                 .copied()
@@ -272,7 +293,12 @@ impl Measuring<'_> {
             });
             let bytes: Vec<Vec<u8>> = runnable
                 .iter()
-                .map(|c| memo.get(c.op_range).expect("compiled").edgetpu_model.clone())
+                .map(|c| {
+                    memo.get(c.op_range)
+                        .expect("compiled")
+                        .edgetpu_model
+                        .clone()
+                })
                 .collect();
             let times = self.timer.time_all(&bytes);
             let mut round = MeasureRound {
@@ -308,7 +334,7 @@ impl Measuring<'_> {
                 }
             }
             rounds.push(round);
-            profile.model_scale = scale_of(&measured);
+            profile.op_scale = op_scale_of(&measured, ops);
             std::fs::write(self.profile_path, profile.to_json()).map_err(|source| {
                 crate::Error::Write {
                     path: self.profile_path.to_path_buf(),
@@ -356,7 +382,7 @@ impl Measuring<'_> {
                 measurements: measured.len(),
                 compiles,
                 stable,
-                model_scale: profile.model_scale.unwrap_or(1.0),
+                median_scale: median_ratio(&measured).unwrap_or(1.0),
                 bottleneck_ms: report.bottleneck_ms,
                 libcoral,
             },
@@ -436,7 +462,7 @@ fn set_latency(profile: &mut Profile, op_range: [usize; 2], ms: f64) {
 }
 
 /// The median of measured over predicted, if anything was measured.
-fn scale_of(measured: &HashMap<[usize; 2], (f64, f64)>) -> Option<f64> {
+fn median_ratio(measured: &HashMap<[usize; 2], (f64, f64)>) -> Option<f64> {
     let mut ratios: Vec<f64> = measured
         .values()
         .filter(|(_, p)| *p > 0.0)
@@ -444,6 +470,28 @@ fn scale_of(measured: &HashMap<[usize; 2], (f64, f64)>) -> Option<f64> {
         .filter(|r| r.is_finite() && *r > 0.0)
         .collect();
     (!ratios.is_empty()).then(|| timer::median(&mut ratios))
+}
+
+/// Per position: the ratio of the shortest measured segment covering it (the earliest-starting
+/// of equals), else the median ratio. `None` before any measurement.
+fn op_scale_of(measured: &HashMap<[usize; 2], (f64, f64)>, ops: usize) -> Option<Vec<f64>> {
+    let median = median_ratio(measured)?;
+    let mut ranges: Vec<([usize; 2], f64)> = measured
+        .iter()
+        .filter(|(_, (m, p))| *p > 0.0 && (m / p).is_finite() && m / p > 0.0)
+        .map(|(r, (m, p))| (*r, m / p))
+        .collect();
+    ranges.sort_by_key(|([s, e], _)| (e - s, *s));
+    Some(
+        (0..ops)
+            .map(|p| {
+                ranges
+                    .iter()
+                    .find(|([s, e], _)| *s <= p && p < *e)
+                    .map_or(median, |(_, r)| *r)
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -467,7 +515,12 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        assert_eq!(scale_of(&m), Some(3.0));
-        assert_eq!(scale_of(&HashMap::new()), None);
+        assert_eq!(median_ratio(&m), Some(3.0));
+        assert_eq!(median_ratio(&HashMap::new()), None);
+        // Position 3 is covered by nothing: the median.
+        let m: HashMap<[usize; 2], (f64, f64)> = [([0, 3], (2.0, 1.0)), ([1, 2], (6.0, 1.0))]
+            .into_iter()
+            .collect();
+        assert_eq!(op_scale_of(&m, 4), Some(vec![2.0, 6.0, 2.0, 4.0]));
     }
 }

@@ -92,7 +92,9 @@ impl EdgeTpuTimer {
             allow_cpu_ops: true,
             ..StageOptions::default()
         };
-        let mut stage = self.backend.open_stage(0, segment.to_vec(), lock, &options)?;
+        let mut stage = self
+            .backend
+            .open_stage(0, segment.to_vec(), lock, &options)?;
         let ins: Vec<Vec<u8>> = stage
             .inputs()
             .iter()
