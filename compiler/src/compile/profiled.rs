@@ -249,7 +249,8 @@ pub fn plan_with_compiles(
             rounds.push(round);
             break true;
         }
-        if memo.compiles() + missing.len() > limit {
+        // Failed compiles count against the bound too.
+        if memo.compiles() + excluded.len() + missing.len() > limit {
             round.streaming_segments = streaming(memo);
             rounds.push(round);
             break false;
