@@ -80,13 +80,17 @@ impl CompileSettings {
     /// The options that change what a build produces, as they enter the cache key (not the
     /// timeout, parallelism, cache location or compiler path).
     pub fn key_json(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut key = serde_json::json!({
             "min_runtime_version": self.min_runtime_version,
             "search_delegate_step": self.search_delegate_step,
             "compile_profiled": self.compile_profiled,
             "max_candidate_compiles": (self.compile_profiled || self.measure.is_some()).then_some(self.max_candidate_compiles),
-            "measure": self.measure.as_ref().map(MeasureSettings::key_json),
-        })
+        });
+        // Only when measuring, so that the keys of other builds stay what they were.
+        if let Some(m) = &self.measure {
+            key["measure"] = m.key_json();
+        }
+        key
     }
 }
 

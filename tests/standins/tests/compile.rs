@@ -782,3 +782,39 @@ fn a_crashing_candidate_is_excluded_and_another_plan_is_built() {
         "{e}"
     );
 }
+
+/// The committed cache entry `compiler/tests/fixtures/cache-x86_64/` (read on aarch64 under qemu
+/// by `compiler/tests/cache_portable.rs`) is what this code builds for `zero_bias.tflite` on one
+/// TPU with the stand-in compiler: same key. `TPUPIPE_BLESS=1` rewrites it.
+#[test]
+fn the_portable_cache_fixture_is_current() {
+    let s = Scratch::new();
+    let o = Builder::new(fixture("zero_bias.tflite"))
+        .tpus(1)
+        .out_dir(s.out("z"))
+        .cache_dir(s.cache())
+        .edgetpu_compiler(common::standin())
+        .compile()
+        .unwrap();
+    let fixture_root = common::workspace().join("compiler/tests/fixtures/cache-x86_64");
+    let key = o
+        .cache_entry
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    if std::env::var("TPUPIPE_BLESS").is_ok_and(|v| v == "1") {
+        let _ = std::fs::remove_dir_all(&fixture_root);
+        let to = fixture_root.join(&key);
+        std::fs::create_dir_all(&to).unwrap();
+        for e in std::fs::read_dir(&o.cache_entry).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+        eprintln!("wrote {}", to.display());
+    }
+    assert!(
+        fixture_root.join(&key).join("manifest.json").is_file(),
+        "the committed fixture is not for this build's key {key}; rerun with TPUPIPE_BLESS=1"
+    );
+}

@@ -130,7 +130,7 @@ mod tests {
     fn neighbours_move_one_cut_and_keep_the_cuts_increasing() {
         let n = neighbour_plans(&[2, 4], 6, 2);
         let plans: Vec<Vec<usize>> = n.iter().map(|(_, c)| c.clone()).collect();
-        assert_eq!(plans, vec![vec![1, 4], vec![3, 4], vec![2, 5], vec![2, 3]]);
+        assert_eq!(plans, vec![vec![1, 4], vec![3, 4], vec![2, 3], vec![2, 5]]);
         assert_eq!(shifts(8), vec![1, 2, 4, 8]);
         assert_eq!(shifts(6), vec![1, 2, 4]);
         let far: Vec<Vec<usize>> = neighbour_plans(&[10], 30, 8)
