@@ -324,3 +324,72 @@ pub fn plan_with_compiles(
         },
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::planner::balanced::balanced_cuts;
+    use crate::planner::strategy::{cmp_ms, SegmentCostFn};
+    use std::cmp::Ordering;
+    use std::ops::Range;
+
+    /// One ms per position, except the ranges listed, which failed (infinite).
+    struct Costs(Vec<[usize; 2]>);
+
+    impl SegmentCostFn for Costs {
+        fn len(&self) -> usize {
+            8
+        }
+        fn stage_ms(&self, r: Range<usize>) -> f64 {
+            if self.0.contains(&[r.start, r.end]) {
+                f64::INFINITY
+            } else {
+                r.len() as f64
+            }
+        }
+        fn cut_bytes(&self, _: usize) -> u64 {
+            0
+        }
+    }
+
+    #[test]
+    fn infinite_costs_are_never_within_a_finite_bound() {
+        assert_eq!(cmp_ms(f64::INFINITY, 5.0), Ordering::Greater);
+        assert_eq!(cmp_ms(5.0, f64::INFINITY), Ordering::Less);
+        assert_eq!(cmp_ms(f64::INFINITY, f64::INFINITY), Ordering::Equal);
+    }
+
+    #[test]
+    fn the_planner_plans_around_failed_ranges() {
+        assert_eq!(balanced_cuts(&Costs(vec![]), 2, false).unwrap(), vec![4]);
+        // [0, 4) failed: the best plan without it.
+        let cuts = balanced_cuts(&Costs(vec![[0, 4]]), 2, false).unwrap();
+        assert!(cuts == vec![3] || cuts == vec![5], "{cuts:?}");
+        // Every plan needs a failed range: the plan found uses one, which the caller reports.
+        let all: Vec<[usize; 2]> = (1..8).map(|c| [0, c]).collect();
+        let cuts = balanced_cuts(&Costs(all.clone()), 2, false).unwrap();
+        let ranges = [[0, cuts[0]], [cuts[0], 8]];
+        let excluded: Vec<ExcludedRange> = all
+            .iter()
+            .map(|&op_range| ExcludedRange {
+                op_range,
+                reason: "crashed".into(),
+            })
+            .collect();
+        let e = check_excluded(&ranges, &excluded).unwrap_err().to_string();
+        assert!(
+            e.starts_with("every plan needs a segment that failed: ops [0, 1): crashed"),
+            "{e}"
+        );
+        assert!(check_excluded(&[[0, 4], [4, 8]], &excluded[..2]).is_ok());
+    }
+
+    #[test]
+    fn failed_ranges_are_marked_in_the_profile() {
+        let mut p = Profile::for_model("ab");
+        mark_failed(&mut p, [0, 3], "crashed");
+        assert_eq!(p.segments[0].failed.as_deref(), Some("crashed"));
+        let index = p.validate(Path::new("p"), "m", "ab", 5).unwrap();
+        assert!(index.get(0, 3).unwrap().failed.is_some());
+    }
+}
