@@ -162,7 +162,8 @@ fn measure_without_an_edge_tpu_fails_before_compiling_or_warns_when_asked() {
     let r = t.run_with_env(&args, &env);
     assert!(!r.ok);
     assert!(
-        r.stderr.contains("measured planning (--measure) needs an attached Edge TPU")
+        r.stderr
+            .contains("measured planning (--measure) needs an attached Edge TPU")
             && r.stderr.contains("--measure-skip-without-device"),
         "{}",
         r.stderr

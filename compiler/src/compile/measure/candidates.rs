@@ -14,6 +14,9 @@
 use std::cmp::Ordering;
 use std::collections::HashSet;
 
+/// Ranks a plan (its cuts): bottleneck and latency, ms; `None` when it cannot be evaluated.
+pub type Rank<'a> = dyn Fn(&[usize]) -> Option<(f64, f64)> + 'a;
+
 /// One segment to measure: its range and its index in the plan it belongs to (which names its
 /// compiled file, `<stem>_segment_<index>_of_<N>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -84,7 +87,7 @@ pub fn round_candidates(
     shift: usize,
     neighbours: usize,
     known: &HashSet<[usize; 2]>,
-    rank: &dyn Fn(&[usize]) -> Option<(f64, f64)>,
+    rank: &Rank<'_>,
 ) -> Vec<Candidate> {
     let mut seen: HashSet<[usize; 2]> = known.clone();
     let mut out = Vec::new();
