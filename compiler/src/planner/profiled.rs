@@ -1,7 +1,8 @@
 //! The `profiled` strategy's costs: the cost model, with every candidate segment the profile
 //! covers replaced by its measurement (latency), or re-predicted from the compiler's reported
 //! on-chip/off-chip bytes. Segments the profile lacks keep the model's prediction (times the
-//! mean of the profile's `op_scale` factors over the segment, when it has them); segments it marks `failed` cost infinity.
+//! mean of the profile's `op_scale` factors over the segment, when it has them); segments it
+//! marks `failed` cost infinity.
 
 use super::model_cost::ModelCost;
 use super::strategy::SegmentCostFn;
