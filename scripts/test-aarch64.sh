@@ -6,6 +6,8 @@
 #   1. `-cpu max`        : NEON + dotprod (the `sdot` GEMM path is picked at run time);
 #   2. `-cpu cortex-a53` : NEON without dotprod (the widening-multiply GEMM path);
 #   3. `-cpu max` with TPUPIPE_INTERP_PORTABLE=1: every SIMD path disabled (portable code).
+# Then one compiler test: a cache entry written on x86-64 (compiler/tests/fixtures/cache-x86_64)
+# verifies and builds offline on aarch64 (`tpupipe-compiler --test cache_portable`).
 #
 # Setup (Debian/Ubuntu, as root; the script does it when the tools are missing and
 # TPUPIPE_NO_INSTALL is unset):
@@ -55,10 +57,14 @@ echo "== qemu -cpu cortex-a53 (NEON, no dotprod)"
 run cortex-a53 "$@" || failed+=("-cpu cortex-a53")
 echo "== qemu -cpu max, TPUPIPE_INTERP_PORTABLE=1 (portable kernels)"
 TPUPIPE_INTERP_PORTABLE=1 run max "$@" || failed+=("-cpu max, portable")
+echo "== qemu -cpu max: an x86-64 cache entry read on aarch64 (tpupipe-compiler cache_portable)"
+CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L $sysroot -cpu max" \
+  cargo test -p tpupipe-compiler --target "$target" --test cache_portable \
+  || failed+=("compiler cache_portable")
 elapsed=$(($(date +%s) - start))
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'aarch64 tests FAILED under qemu (%s) after %d s\n' "$(IFS=';'; echo "${failed[*]}")" \
     "$elapsed" >&2
   exit 1
 fi
-echo "== aarch64 tests passed under qemu (max, cortex-a53, portable) in $elapsed s"
+echo "== aarch64 tests passed under qemu (max, cortex-a53, portable; x86-64 cache) in $elapsed s"

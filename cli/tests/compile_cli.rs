@@ -125,3 +125,58 @@ fn compile_twice_then_inspect_list_verify_and_prune_the_cache() {
     assert!(pruned.contains("1 removed"), "{pruned}");
     assert_eq!(t.ok(&["cache", "ls"]), "");
 }
+
+#[test]
+fn measure_without_an_edge_tpu_fails_before_compiling_or_warns_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = tpupipe(dir.path());
+    // A measuring option without --measure is refused.
+    let r = t.run(&[
+        "compile",
+        &model("fc_tanh.tflite"),
+        "--tpus",
+        "2",
+        "--out",
+        "out",
+        "--measure-repeats",
+        "3",
+    ]);
+    assert!(!r.ok && r.stderr.contains("--measure"), "{}", r.stderr);
+    let Some(compiler) = standin() else { return };
+    let compiler = compiler.to_string_lossy().into_owned();
+    let missing = dir.path().join("no-libedgetpu.so.1");
+    let missing = missing.to_string_lossy().into_owned();
+    let env = [
+        ("TPUPIPE_EDGETPU_LIB", missing.as_str()),
+        ("TPUPIPE_EDGETPU_COMPILER", compiler.as_str()),
+    ];
+    let args = [
+        "compile",
+        &model("fc_tanh.tflite"),
+        "--tpus",
+        "2",
+        "--out",
+        "out",
+        "--measure",
+    ];
+    let r = t.run_with_env(&args, &env);
+    assert!(!r.ok);
+    assert!(
+        r.stderr
+            .contains("measured planning (--measure) needs an attached Edge TPU")
+            && r.stderr.contains("--measure-skip-without-device"),
+        "{}",
+        r.stderr
+    );
+    assert!(!dir.path().join("out/fc_tanh_plan.json").exists());
+    let mut all: Vec<&str> = args.to_vec();
+    all.push("--measure-skip-without-device");
+    let r = t.run_with_env(&all, &env);
+    assert!(r.ok, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("warning: measured planning skipped"),
+        "{}",
+        r.stdout
+    );
+    assert!(dir.path().join("out/fc_tanh_plan.json").is_file());
+}

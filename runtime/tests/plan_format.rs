@@ -71,12 +71,14 @@ fn profiles_have_a_pinned_json_form() {
         on_chip_bytes: Some(10),
         off_chip_bytes: Some(0),
         latency_ms: Some(0.25),
+        failed: None,
     });
     p.segments.push(ProfileEntry {
         op_range: [5, 9],
         on_chip_bytes: None,
         off_chip_bytes: None,
         latency_ms: Some(1.5),
+        failed: None,
     });
     let golden = data("profile.json");
     assert_eq!(p.to_json(), golden);

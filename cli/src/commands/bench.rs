@@ -279,6 +279,7 @@ fn write_profile(path: &Path, plan: &Plan, report: &BenchReport) -> anyhow::Resu
             on_chip_bytes: None,
             off_chip_bytes: None,
             latency_ms: Some(s.busy_ms_per_item * s.replicas as f64),
+            failed: None,
         });
     }
     if profile.segments.is_empty() {

@@ -15,6 +15,8 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 use tpupipe_compiler::cache::{CACHE_DIR_ENV, CACHE_DIR_NAME};
+use tpupipe_compiler::compile::measure::timer::Timing;
+use tpupipe_compiler::compile::measure::MeasureSettings;
 use tpupipe_compiler::compile::CompileEvent;
 use tpupipe_compiler::edgetpu::CompileReport;
 use tpupipe_compiler::{Builder, CompileOutcome};
@@ -38,6 +40,20 @@ pub struct CompileArgs {
     /// that no segment streams parameters when the TPUs can hold them.
     #[arg(long)]
     pub profile_compiles: bool,
+    /// After --profile-compiles, run the candidate segments around the plan on the attached
+    /// Edge TPUs, feed their measured latencies to the planner and re-plan until stable
+    /// (implies --profile-compiles). Fails without an Edge TPU.
+    #[arg(long)]
+    pub measure: bool,
+    /// With --measure and no usable Edge TPU: warn and build without measuring.
+    #[arg(long, requires = "measure")]
+    pub measure_skip_without_device: bool,
+    /// Timed runs per measured segment (their median is its latency).
+    #[arg(long, default_value_t = 9, requires = "measure")]
+    pub measure_repeats: usize,
+    /// Most segment measurements of --measure.
+    #[arg(long, default_value_t = 64, requires = "measure")]
+    pub max_measurements: usize,
     /// Most candidate compiles of --profile-compiles.
     #[arg(long, default_value_t = tpupipe_compiler::compile::settings::DEFAULT_MAX_CANDIDATE_COMPILES)]
     pub max_compiles: usize,
@@ -118,6 +134,21 @@ impl Display {
                 self.line(format!("compiling {count} segment(s)"))
             }
             CompileEvent::CompilingSegments { .. } => {}
+            CompileEvent::CandidateExcluded { op_range, reason } => self.line(format!(
+                "candidate segment ops [{}, {}) excluded: {reason}",
+                op_range[0], op_range[1]
+            )),
+            CompileEvent::MeasuringRound { round, segments } => self.line(format!(
+                "measuring round {}: running {segments} candidate segment(s) on the Edge TPUs",
+                round + 1
+            )),
+            CompileEvent::SegmentMeasured {
+                op_range,
+                latency_ms,
+            } => self.line(format!(
+                "measured ops [{}, {}): {latency_ms:.3} ms",
+                op_range[0], op_range[1]
+            )),
             CompileEvent::SegmentStarted { index, stem } => match &self.bars {
                 Some(m) => {
                     let bar = m.add(ProgressBar::new_spinner());
@@ -219,6 +250,10 @@ pub fn summary(o: &CompileOutcome) -> String {
                 " (stopped at the compile limit)"
             }
         ));
+        if let Some(m) = &p.measured {
+            out.push_str(&m.summary());
+            out.push('\n');
+        }
     }
     out.push_str(&if o.from_cache {
         format!(
@@ -250,6 +285,17 @@ pub fn run(args: CompileArgs) -> anyhow::Result<()> {
         .max_candidate_compiles(args.max_compiles)
         .cache_dir(cache_dir(args.cache_dir.as_ref()))
         .offline(args.offline);
+    if args.measure {
+        builder = builder.measure(Some(MeasureSettings {
+            timing: Timing {
+                repeats: args.measure_repeats.max(1),
+                ..Timing::default()
+            },
+            max_measurements: args.max_measurements,
+            skip_without_device: args.measure_skip_without_device,
+            ..MeasureSettings::default()
+        }));
+    }
     if let Some(v) = args.min_runtime_version {
         builder = builder.min_runtime_version(v);
     }

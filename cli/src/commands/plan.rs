@@ -93,6 +93,7 @@ pub fn table(report: &PlanReport) -> String {
                 CostOrigin::Model => "",
                 CostOrigin::ProfileBytes => "  (profile bytes)",
                 CostOrigin::Measured => "  (measured)",
+                CostOrigin::Failed => "  (unusable: its compile failed)",
             }
         );
     }

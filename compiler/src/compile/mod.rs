@@ -15,12 +15,13 @@
 //! - [`settings`]: the options on the builder; [`run`]: parallel compiles with progress;
 //!   [`profiled`]: compile-profiled planning; [`outputs`]: file names, writing, reports.
 
+pub mod measure;
 pub mod outputs;
 pub mod profiled;
 pub mod run;
 pub mod settings;
 
-pub use profiled::{CandidateKey, PlanRound, ProfiledPlanning};
+pub use profiled::{CandidateKey, ExcludedRange, PlanRound, ProfiledPlanning};
 pub use run::Progress;
 pub use settings::{CompileSettings, OFFLINE_ENV};
 
@@ -28,14 +29,16 @@ use crate::cache::{Cache, CacheEntry, CacheError, InputsHash, Manifest};
 use crate::edgetpu::invoke::option_error;
 use crate::edgetpu::{CompileReport, CompiledSegment, Compiler, DriverError, SegmentJob};
 use crate::{Builder, Error};
+use measure::timer::EdgeTpuTimer;
 use profiled::Candidates;
 use run::{all_ok, run_jobs};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
+use tpupipe_runtime::edgetpu::BackendConfig;
 use tpupipe_runtime::plan::Plan;
 
 /// What happens during a compile, for progress displays.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum CompileEvent {
     /// The build was found in the cache; no compiler runs.
     CacheHit {
@@ -53,6 +56,28 @@ pub enum CompileEvent {
     CompilingSegments {
         /// How many.
         count: usize,
+    },
+    /// A candidate range failed (to compile, or to run when measured) and is excluded from
+    /// the search.
+    CandidateExcluded {
+        /// Positions `[start, end)`.
+        op_range: [usize; 2],
+        /// Why.
+        reason: String,
+    },
+    /// Measured planning runs round `round` (from 0) on the Edge TPUs.
+    MeasuringRound {
+        /// The round.
+        round: usize,
+        /// Segments measured in it.
+        segments: usize,
+    },
+    /// One candidate segment was measured.
+    SegmentMeasured {
+        /// Positions `[start, end)`.
+        op_range: [usize; 2],
+        /// Its median latency, ms.
+        latency_ms: f64,
     },
     /// One segment's compile started.
     SegmentStarted {
@@ -96,6 +121,19 @@ pub enum CompileError {
     Segments {
         /// One per failed segment.
         errors: Vec<DriverError>,
+    },
+    /// Every plan needs a candidate range that failed (see
+    /// [`ProfiledPlanning::excluded`]).
+    #[error("every plan needs a segment that failed: {}", excluded.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("; "))]
+    NoPlanWithoutFailedRanges {
+        /// The failed ranges.
+        excluded: Vec<ExcludedRange>,
+    },
+    /// `--measure` without a usable Edge TPU.
+    #[error("measured planning (--measure) needs an attached Edge TPU: {source}; build without --measure, or let it skip measuring (--measure-skip-without-device)")]
+    NoEdgeTpu {
+        /// Why the Edge TPU backend cannot time segments.
+        source: tpupipe_runtime::edgetpu::EdgeTpuError,
     },
     /// The cache could not be read or written.
     #[error(transparent)]
@@ -246,6 +284,7 @@ pub fn compile(builder: &Builder, progress: Progress<'_>) -> Result<CompileOutco
     };
     let entry = cache.commit(staging, &key, manifest)?;
     copy_out(&entry, &inputs.out_dir)?;
+    warnings.extend(built.warnings);
     warnings.extend(outputs::build_warnings(&built.plan, &built.reports));
     Ok(outcome(
         &inputs,
@@ -289,6 +328,19 @@ struct Built {
     reports: Vec<CompileReport>,
     compiles: usize,
     planning: Option<ProfiledPlanning>,
+    warnings: Vec<String>,
+}
+
+/// What the user should know about compile-profiled and measured planning.
+fn planning_warnings(planning: Option<&ProfiledPlanning>) -> Vec<String> {
+    planning
+        .map(|p| {
+            p.excluded
+                .iter()
+                .map(|x| format!("candidate segment excluded from the plan: {x}"))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Builds the entry's files into `dir`.
@@ -318,11 +370,43 @@ fn build(
         &compiler.version().to_string(),
         &settings.key_json().to_string(),
     );
-    let (final_builder, planning) = if settings.compile_profiled {
+    let mut warnings = Vec::new();
+    // The devices are looked for first, so that a missing one fails before any compile.
+    let timer = match &settings.measure {
+        Some(m) => {
+            let config = m.backend.clone().unwrap_or_else(BackendConfig::from_env);
+            match EdgeTpuTimer::open(&config, m.timing) {
+                Ok(t) => Some(t),
+                Err(e) if m.skip_without_device => {
+                    warnings.push(format!(
+                        "measured planning skipped: no usable Edge TPU ({e}); the plan is compile-profiled only"
+                    ));
+                    None
+                }
+                Err(source) => return Err(CompileError::NoEdgeTpu { source }),
+            }
+        }
+        None => None,
+    };
+    let (final_builder, planning) = if settings.compile_profiled || settings.measure.is_some() {
         let profile = dir.join(format!("{}_profile.json", inputs.stem));
-        let (b, p) = profiled::plan_with_compiles(
+        let (mut b, mut p) = profiled::plan_with_compiles(
             builder, compiler, &options, progress, &profile, &mut memo,
         )?;
+        if let (Some(timer), Some(m)) = (&timer, &settings.measure) {
+            let measuring = measure::Measuring {
+                builder,
+                compiler,
+                options: &options,
+                progress,
+                profile_path: &profile,
+                timer,
+                settings: m,
+            };
+            let (refined, record) = measuring.refine(b, &mut memo, &mut p.excluded)?;
+            b = refined;
+            p.measured = Some(record);
+        }
         (b, Some(p))
     } else {
         (builder.clone(), None)
@@ -347,6 +431,7 @@ fn build(
     let fresh = all_ok(run_jobs(compiler, &jobs, &options, progress))
         .map_err(|errors| CompileError::Segments { errors })?;
     let compiles = memo.compiles() + fresh.len();
+    warnings.extend(planning_warnings(planning.as_ref()));
     let mut fresh = fresh.into_iter();
     let mut jobs = jobs.iter().peekable();
     let mut compiled: Vec<CompiledSegment> = Vec::with_capacity(plan.segments.len());
@@ -374,6 +459,7 @@ fn build(
         reports: compiled.into_iter().map(|c| c.report).collect(),
         compiles,
         planning,
+        warnings,
     })
 }
 
@@ -417,6 +503,7 @@ fn from_entry(
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
     copy_out(entry, &inputs.out_dir)?;
+    warnings.extend(planning_warnings(planning.as_ref()));
     warnings.extend(outputs::build_warnings(&plan, &reports));
     Ok(outcome(
         inputs, entry, plan, reports, warnings, 0, true, planning,

@@ -5,8 +5,14 @@
 //!
 //! Candidate compiles are memoised by [`CandidateKey`] (model hash, op range, compiler version,
 //! options), so no range is compiled twice and the final build reuses them.
+//!
+//! A candidate whose compile fails (the compiler crashes, times out or rejects the range) does
+//! not fail the build: the range is recorded as [`ExcludedRange`], marked `failed` in the
+//! profile (an infinite cost for the planner) and the planner re-plans around it. Only when
+//! every plan needs an excluded range does the build fail
+//! ([`CompileError::NoPlanWithoutFailedRanges`]).
 
-use super::run::{all_ok, run_jobs, Progress};
+use super::run::{run_jobs, Progress};
 use super::{CompileError, CompileEvent};
 use crate::edgetpu::{CompileOptions, CompiledSegment, Compiler, SegmentJob};
 use crate::planner::Cuts;
@@ -77,7 +83,7 @@ impl Candidates {
             .flatten()
     }
 
-    fn insert(&mut self, op_range: [usize; 2], stem: String, c: CompiledSegment) {
+    pub(crate) fn insert(&mut self, op_range: [usize; 2], stem: String, c: CompiledSegment) {
         let key = self.key(op_range);
         self.stems.insert(key.clone(), stem);
         self.done.insert(key, c);
@@ -104,6 +110,52 @@ pub struct PlanRound {
     pub streaming_segments: Vec<usize>,
 }
 
+/// A candidate range the planner may not use, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ExcludedRange {
+    /// Positions `[start, end)`.
+    pub op_range: [usize; 2],
+    /// What went wrong (the compiler's error, or the measurement's).
+    pub reason: String,
+}
+
+impl std::fmt::Display for ExcludedRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [s, e] = self.op_range;
+        write!(f, "ops [{s}, {e}): {}", self.reason)
+    }
+}
+
+/// Marks `range` unusable in `profile` (keeping any figures it has).
+pub(crate) fn mark_failed(profile: &mut Profile, op_range: [usize; 2], reason: &str) {
+    match profile.segments.iter_mut().find(|e| e.op_range == op_range) {
+        Some(e) => e.failed = Some(reason.to_string()),
+        None => profile.segments.push(ProfileEntry {
+            op_range,
+            on_chip_bytes: None,
+            off_chip_bytes: None,
+            latency_ms: None,
+            failed: Some(reason.to_string()),
+        }),
+    }
+}
+
+/// The error when the plan chosen uses an excluded range (so every plan does).
+pub(crate) fn check_excluded(
+    ranges: &[[usize; 2]],
+    excluded: &[ExcludedRange],
+) -> Result<(), CompileError> {
+    if ranges
+        .iter()
+        .any(|r| excluded.iter().any(|x| x.op_range == *r))
+    {
+        return Err(CompileError::NoPlanWithoutFailedRanges {
+            excluded: excluded.to_vec(),
+        });
+    }
+    Ok(())
+}
+
 /// How compile-profiled planning went.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProfiledPlanning {
@@ -116,6 +168,12 @@ pub struct ProfiledPlanning {
     /// True when the last plan's segments had all been compiled already (the plan is stable);
     /// false when the bound stopped the search.
     pub stable: bool,
+    /// Candidate ranges whose compile failed, excluded from the search.
+    #[serde(default)]
+    pub excluded: Vec<ExcludedRange>,
+    /// How measured planning went (`--measure`), when it ran.
+    #[serde(default)]
+    pub measured: Option<super::measure::MeasuredPlanning>,
 }
 
 impl ProfiledPlanning {
@@ -127,7 +185,7 @@ impl ProfiledPlanning {
     }
 }
 
-fn merge(profile: &mut Profile, op_range: [usize; 2], c: &CompiledSegment) {
+pub(crate) fn merge(profile: &mut Profile, op_range: [usize; 2], c: &CompiledSegment) {
     let on = Some(c.report.on_chip.bytes());
     let off = Some(c.report.off_chip.bytes());
     match profile.segments.iter_mut().find(|e| e.op_range == op_range) {
@@ -140,6 +198,7 @@ fn merge(profile: &mut Profile, op_range: [usize; 2], c: &CompiledSegment) {
             on_chip_bytes: on,
             off_chip_bytes: off,
             latency_ms: None,
+            failed: None,
         }),
     }
 }
@@ -164,10 +223,12 @@ pub fn plan_with_compiles(
     let stem = model.file().stem();
     let mut current = builder.clone();
     let mut rounds = Vec::new();
+    let mut excluded = Vec::new();
     let stable = loop {
         let report = current.plan_loaded(&model)?;
         let n = report.segments.len();
         let ranges: Vec<[usize; 2]> = report.segments.iter().map(|s| s.op_range).collect();
+        check_excluded(&ranges, &excluded)?;
         let missing: Vec<usize> = (0..n).filter(|&i| memo.get(ranges[i]).is_none()).collect();
         let mut round = PlanRound {
             strategy: report.strategy,
@@ -188,7 +249,8 @@ pub fn plan_with_compiles(
             rounds.push(round);
             break true;
         }
-        if memo.compiles() + missing.len() > limit {
+        // Failed compiles count against the bound too.
+        if memo.compiles() + excluded.len() + missing.len() > limit {
             round.streaming_segments = streaming(memo);
             rounds.push(round);
             break false;
@@ -215,12 +277,27 @@ pub fn plan_with_compiles(
             round: rounds.len(),
             candidates: jobs.len(),
         });
-        let compiled = all_ok(run_jobs(compiler, &jobs, options, progress))
-            .map_err(|errors| CompileError::Segments { errors })?;
-        for (job, c) in jobs.into_iter().zip(compiled) {
+        let results = run_jobs(compiler, &jobs, options, progress);
+        for (job, r) in jobs.into_iter().zip(results) {
             let range = ranges[job.index];
-            merge(&mut profile, range, &c);
-            memo.insert(range, job.stem, c);
+            match r {
+                Ok(c) => {
+                    merge(&mut profile, range, &c);
+                    memo.insert(range, job.stem, c);
+                }
+                Err(e) => {
+                    let x = ExcludedRange {
+                        op_range: range,
+                        reason: e.to_string(),
+                    };
+                    progress(&CompileEvent::CandidateExcluded {
+                        op_range: range,
+                        reason: x.reason.clone(),
+                    });
+                    mark_failed(&mut profile, range, &x.reason);
+                    excluded.push(x);
+                }
+            }
         }
         round.compiled = missing.len();
         round.streaming_segments = streaming(memo);
@@ -242,6 +319,77 @@ pub fn plan_with_compiles(
             candidate_compiles: memo.compiles(),
             limit,
             stable,
+            excluded,
+            measured: None,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::planner::balanced::balanced_cuts;
+    use crate::planner::strategy::{cmp_ms, SegmentCostFn};
+    use std::cmp::Ordering;
+    use std::ops::Range;
+
+    /// One ms per position, except the ranges listed, which failed (infinite).
+    struct Costs(Vec<[usize; 2]>);
+
+    impl SegmentCostFn for Costs {
+        fn len(&self) -> usize {
+            8
+        }
+        fn stage_ms(&self, r: Range<usize>) -> f64 {
+            if self.0.contains(&[r.start, r.end]) {
+                f64::INFINITY
+            } else {
+                r.len() as f64
+            }
+        }
+        fn cut_bytes(&self, _: usize) -> u64 {
+            0
+        }
+    }
+
+    #[test]
+    fn infinite_costs_are_never_within_a_finite_bound() {
+        assert_eq!(cmp_ms(f64::INFINITY, 5.0), Ordering::Greater);
+        assert_eq!(cmp_ms(5.0, f64::INFINITY), Ordering::Less);
+        assert_eq!(cmp_ms(f64::INFINITY, f64::INFINITY), Ordering::Equal);
+    }
+
+    #[test]
+    fn the_planner_plans_around_failed_ranges() {
+        assert_eq!(balanced_cuts(&Costs(vec![]), 2, false).unwrap(), vec![4]);
+        // [0, 4) failed: the best plan without it.
+        let cuts = balanced_cuts(&Costs(vec![[0, 4]]), 2, false).unwrap();
+        assert!(cuts == vec![3] || cuts == vec![5], "{cuts:?}");
+        // Every plan needs a failed range: the plan found uses one, which the caller reports.
+        let all: Vec<[usize; 2]> = (1..8).map(|c| [0, c]).collect();
+        let cuts = balanced_cuts(&Costs(all.clone()), 2, false).unwrap();
+        let ranges = [[0, cuts[0]], [cuts[0], 8]];
+        let excluded: Vec<ExcludedRange> = all
+            .iter()
+            .map(|&op_range| ExcludedRange {
+                op_range,
+                reason: "crashed".into(),
+            })
+            .collect();
+        let e = check_excluded(&ranges, &excluded).unwrap_err().to_string();
+        assert!(
+            e.starts_with("every plan needs a segment that failed: ops [0, 1): crashed"),
+            "{e}"
+        );
+        assert!(check_excluded(&[[0, 4], [4, 8]], &excluded[..2]).is_ok());
+    }
+
+    #[test]
+    fn failed_ranges_are_marked_in_the_profile() {
+        let mut p = Profile::for_model("ab");
+        mark_failed(&mut p, [0, 3], "crashed");
+        assert_eq!(p.segments[0].failed.as_deref(), Some("crashed"));
+        let index = p.validate(Path::new("p"), "m", "ab", 5).unwrap();
+        assert!(index.get(0, 3).unwrap().failed.is_some());
+    }
 }

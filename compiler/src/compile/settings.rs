@@ -1,6 +1,7 @@
 //! The options of [`Builder::compile`](crate::Builder::compile), set on the [`Builder`].
 
 use crate::cache;
+use crate::compile::measure::MeasureSettings;
 use crate::edgetpu::CompileOptions;
 use crate::Builder;
 use std::path::PathBuf;
@@ -32,6 +33,8 @@ pub struct CompileSettings {
     pub compiler: Option<PathBuf>,
     /// Most compiles at once (default: the cores).
     pub parallel: Option<usize>,
+    /// Measured planning on attached Edge TPUs after compile-profiled planning (`--measure`).
+    pub measure: Option<MeasureSettings>,
 }
 
 impl Default for CompileSettings {
@@ -46,6 +49,7 @@ impl Default for CompileSettings {
             offline: false,
             compiler: None,
             parallel: None,
+            measure: None,
         }
     }
 }
@@ -76,12 +80,17 @@ impl CompileSettings {
     /// The options that change what a build produces, as they enter the cache key (not the
     /// timeout, parallelism, cache location or compiler path).
     pub fn key_json(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut key = serde_json::json!({
             "min_runtime_version": self.min_runtime_version,
             "search_delegate_step": self.search_delegate_step,
             "compile_profiled": self.compile_profiled,
-            "max_candidate_compiles": self.compile_profiled.then_some(self.max_candidate_compiles),
-        })
+            "max_candidate_compiles": (self.compile_profiled || self.measure.is_some()).then_some(self.max_candidate_compiles),
+        });
+        // Only when measuring, so that the keys of other builds stay what they were.
+        if let Some(m) = &self.measure {
+            key["measure"] = m.key_json();
+        }
+        key
     }
 }
 
@@ -111,6 +120,16 @@ impl Builder {
     /// stable.
     pub fn compile_profiled(mut self, on: bool) -> Builder {
         self.compile.compile_profiled = on;
+        self
+    }
+
+    /// Measured planning (`tpupipe compile --measure`): after compile-profiled planning, run
+    /// the candidate segments around the plan on the attached Edge TPUs, put their latencies
+    /// in the profile and re-plan until stable (see [`crate::compile::measure`]). `None` turns
+    /// it off. Without an Edge TPU the compile fails, unless
+    /// [`MeasureSettings::skip_without_device`].
+    pub fn measure(mut self, settings: Option<MeasureSettings>) -> Builder {
+        self.compile.measure = settings;
         self
     }
 

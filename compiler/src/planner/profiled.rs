@@ -1,6 +1,8 @@
 //! The `profiled` strategy's costs: the cost model, with every candidate segment the profile
 //! covers replaced by its measurement (latency), or re-predicted from the compiler's reported
-//! on-chip/off-chip bytes. Segments the profile lacks keep the model's prediction.
+//! on-chip/off-chip bytes. Segments the profile lacks keep the model's prediction (times the
+//! mean of the profile's `op_scale` factors over the segment, when it has them); segments it
+//! marks `failed` cost infinity.
 
 use super::model_cost::ModelCost;
 use super::strategy::SegmentCostFn;
@@ -18,6 +20,8 @@ pub enum CostOrigin {
     ProfileBytes,
     /// A measured latency from the profile.
     Measured,
+    /// The profile marks the segment unusable (its compile failed): infinite cost.
+    Failed,
 }
 
 /// Model costs overridden by a profile.
@@ -34,16 +38,27 @@ impl<'a> ProfiledCost<'a> {
 
     /// The estimate for positions `range` and where its total came from.
     pub fn estimate(&self, range: Range<usize>) -> (SegmentEstimate, CostOrigin) {
+        let scale = self.profile.scale(range.start, range.end);
+        let scaled = |mut e: SegmentEstimate| {
+            e.total_ms *= scale;
+            e.link_ms *= scale;
+            e
+        };
         let Some(entry) = self.profile.get(range.start, range.end) else {
-            return (self.base.estimate(range), CostOrigin::Model);
+            return (scaled(self.base.estimate(range)), CostOrigin::Model);
         };
         let (mut est, mut origin) = match (entry.on_chip_bytes, entry.off_chip_bytes) {
             (Some(on), Some(off)) => (
-                self.base.estimate_with_placement(range, on, off),
+                scaled(self.base.estimate_with_placement(range, on, off)),
                 CostOrigin::ProfileBytes,
             ),
-            _ => (self.base.estimate(range), CostOrigin::Model),
+            _ => (scaled(self.base.estimate(range)), CostOrigin::Model),
         };
+        if entry.failed.is_some() {
+            // Unusable: no plan takes it while another exists.
+            est.total_ms = f64::INFINITY;
+            return (est, CostOrigin::Failed);
+        }
         if let Some(ms) = entry.latency_ms {
             est.total_ms = ms;
             // The wire time is part of the stage: a measured stage bounds it.
@@ -83,6 +98,9 @@ impl SegmentCostFn for ProfiledCost<'_> {
         let (mut row, mut links) = self.base.rows(start);
         for (i, (ms, link)) in row.iter_mut().zip(links.iter_mut()).enumerate() {
             let end = start + 1 + i;
+            let scale = self.profile.scale(start, end);
+            *ms *= scale;
+            *link *= scale;
             if self.profile.get(start, end).is_some() {
                 let (e, _) = self.estimate(start..end);
                 *ms = e.total_ms;

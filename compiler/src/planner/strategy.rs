@@ -77,6 +77,11 @@ pub const TIME_TOLERANCE: f64 = 1e-9;
 
 /// Compares two times with [`TIME_TOLERANCE`].
 pub fn cmp_ms(a: f64, b: f64) -> Ordering {
+    if a.is_infinite() || b.is_infinite() {
+        // An unusable segment (infinite cost) is never within a finite bound; the tolerance
+        // would be infinite too.
+        return a.partial_cmp(&b).unwrap_or(Ordering::Equal);
+    }
     let eps = TIME_TOLERANCE * a.abs().max(b.abs()).max(1.0);
     if a < b - eps {
         Ordering::Less

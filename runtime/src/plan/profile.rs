@@ -44,6 +44,13 @@ pub struct ProfileEntry {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub latency_ms: Option<f64>,
+    /// Why this segment cannot be used (e.g. the compiler crashed on it or rejected it): the
+    /// planner gives it an infinite cost, so no plan uses it while another plan exists.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub failed: Option<String>,
 }
 
 /// A whole profile file.
@@ -68,6 +75,15 @@ pub struct Profile {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub clock: Option<Clock>,
+    /// One factor per operator position, fitted by `tpupipe compile --measure` (measured over
+    /// predicted time of the measured segments covering it): the cost model's prediction of a
+    /// segment without a measured latency is multiplied by the mean factor of its positions,
+    /// so that measured and predicted stage times are on one scale.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub op_scale: Option<Vec<f64>>,
     /// The measured candidate segments.
     pub segments: Vec<ProfileEntry>,
 }
@@ -148,6 +164,14 @@ pub enum ProfileError {
         /// Range end.
         end: usize,
     },
+    /// An `op_scale` of the wrong length or with a value that is not a positive finite number.
+    #[error("profile {path}: op_scale {problem}")]
+    BadScale {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
     /// An entry without usable figures.
     #[error("profile {path}: segment {index} (op_range [{start}, {end})) {problem}")]
     BadEntry {
@@ -168,6 +192,8 @@ pub enum ProfileError {
 #[derive(Debug, Clone, Default)]
 pub struct ProfileIndex {
     by_range: HashMap<(usize, usize), ProfileEntry>,
+    /// Prefix sums of `op_scale` (`ops + 1` values), when given.
+    scale_prefix: Option<Vec<f64>>,
 }
 
 impl ProfileIndex {
@@ -186,6 +212,15 @@ impl ProfileIndex {
         self.by_range.is_empty()
     }
 
+    /// The factor for the prediction of positions `start..end` (non-empty) without a measured
+    /// latency: the mean of their `op_scale` factors (1 without them).
+    pub fn scale(&self, start: usize, end: usize) -> f64 {
+        match &self.scale_prefix {
+            Some(p) if start < end && end < p.len() => (p[end] - p[start]) / (end - start) as f64,
+            _ => 1.0,
+        }
+    }
+
     /// Iterates the entries (in no particular order).
     pub fn entries(&self) -> impl Iterator<Item = &ProfileEntry> {
         self.by_range.values()
@@ -202,6 +237,7 @@ impl Profile {
             model_sha256: model_sha256.into(),
             interface: None,
             clock: None,
+            op_scale: None,
             segments: Vec::new(),
         }
     }
@@ -263,6 +299,27 @@ impl Profile {
                 found: self.model_sha256.clone(),
             });
         }
+        let mut scale_prefix = None;
+        if let Some(scale) = &self.op_scale {
+            if scale.len() != ops {
+                return Err(ProfileError::BadScale {
+                    path,
+                    problem: format!("has {} values for {ops} operators", scale.len()),
+                });
+            }
+            if let Some(k) = scale.iter().find(|k| !(k.is_finite() && **k > 0.0)) {
+                return Err(ProfileError::BadScale {
+                    path,
+                    problem: format!("holds {k}, which is not a positive finite number"),
+                });
+            }
+            let mut prefix = Vec::with_capacity(ops + 1);
+            prefix.push(0.0);
+            for k in scale {
+                prefix.push(prefix.last().copied().unwrap_or(0.0) + k);
+            }
+            scale_prefix = Some(prefix);
+        }
         let mut by_range = HashMap::new();
         for (index, e) in self.segments.iter().enumerate() {
             let [start, end] = e.op_range;
@@ -283,8 +340,10 @@ impl Profile {
                 problem,
             };
             match (e.on_chip_bytes, e.off_chip_bytes, e.latency_ms) {
-                (None, None, None) => {
-                    return Err(bad("has none of on_chip_bytes, off_chip_bytes, latency_ms"))
+                (None, None, None) if e.failed.is_none() => {
+                    return Err(bad(
+                        "has none of on_chip_bytes, off_chip_bytes, latency_ms, failed",
+                    ))
                 }
                 (Some(_), None, _) | (None, Some(_), _) => {
                     return Err(bad(
@@ -302,7 +361,10 @@ impl Profile {
                 return Err(ProfileError::Duplicate { path, start, end });
             }
         }
-        Ok(ProfileIndex { by_range })
+        Ok(ProfileIndex {
+            by_range,
+            scale_prefix,
+        })
     }
 }
 
@@ -370,11 +432,29 @@ mod tests {
             on_chip_bytes: Some(10),
             off_chip_bytes: Some(0),
             latency_ms: Some(0.25),
+            failed: None,
         });
+        p.segments.push(ProfileEntry {
+            op_range: [0, 2],
+            on_chip_bytes: None,
+            off_chip_bytes: None,
+            latency_ms: None,
+            failed: Some("the compiler crashed".into()),
+        });
+        p.op_scale = Some(vec![1.0, 2.0, 3.0, 1.0, 1.0]);
         let path = Path::new("w.json");
         let back = Profile::parse(path, &p.to_json()).unwrap();
         assert_eq!(back, p);
         let index = back.validate(path, "m", "AB12", 5).unwrap();
         assert_eq!(index.get(2, 5).unwrap().latency_ms, Some(0.25));
+        assert!(index.get(0, 2).unwrap().failed.is_some());
+        assert_eq!(index.scale(0, 3), 2.0);
+        assert_eq!(index.scale(3, 5), 1.0);
+        p.op_scale = Some(vec![1.0, 0.0, 1.0, 1.0, 1.0]);
+        let e = p.validate(path, "m", "ab12", 5).unwrap_err().to_string();
+        assert!(e.contains("op_scale holds 0"), "{e}");
+        p.op_scale = Some(vec![1.0]);
+        let e = p.validate(path, "m", "ab12", 5).unwrap_err().to_string();
+        assert!(e.contains("1 values for 5"), "{e}");
     }
 }

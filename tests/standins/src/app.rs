@@ -76,7 +76,8 @@ impl Run {
     fn compile_group(&self, inputs: &[Input]) -> Result<i32, String> {
         let mut output_fault = None;
         for input in inputs {
-            if let Some(fault) = faults::for_input(&input.path)? {
+            let ops = compile::load(&input.bytes).ok().map(|(_, g)| g.len());
+            if let Some(fault) = faults::for_input(&input.path, ops)? {
                 if let Some(status) = play::play(&self.console, fault, &input.path, &input.shown)? {
                     return Ok(status);
                 }

@@ -4,6 +4,8 @@
 //!   real compilers do (facts §4); see [`Fault`] for the modes and what each prints.
 //! - `TPUPIPE_STANDIN_FAIL_ONLY=<text>` limits the fault to input files whose name contains
 //!   `<text>` (e.g. `segment_1_of_3`), so a test can fail one segment of several.
+//! - `TPUPIPE_STANDIN_FAIL_MIN_OPS=<n>` limits the fault to inputs with at least `n` operators
+//!   (so a test can fail the long segments of a model wherever its cuts fall).
 //! - `TPUPIPE_STANDIN_STATE_DIR=<dir>` is where `internal-once` remembers that it already
 //!   failed for an input (one empty file per input file name).
 //! - `TPUPIPE_STANDIN_MAX_MAPPED_OPS=<n>`: a compile attempt that would put more than `n`
@@ -16,6 +18,8 @@ use std::path::Path;
 pub const FAIL_ENV: &str = "TPUPIPE_STANDIN_FAIL";
 /// The variable limiting the fault to some inputs.
 pub const FAIL_ONLY_ENV: &str = "TPUPIPE_STANDIN_FAIL_ONLY";
+/// The variable limiting the fault to inputs with at least this many operators.
+pub const FAIL_MIN_OPS_ENV: &str = "TPUPIPE_STANDIN_FAIL_MIN_OPS";
 /// The state directory variable of `internal-once`.
 pub const STATE_DIR_ENV: &str = "TPUPIPE_STANDIN_STATE_DIR";
 /// The variable limiting how many operators one compile attempt may map.
@@ -86,9 +90,9 @@ impl Fault {
     }
 }
 
-/// The fault for the input file `input`, from the environment. An unknown mode is an error
-/// naming the accepted ones.
-pub fn for_input(input: &Path) -> Result<Option<Fault>, String> {
+/// The fault for the input file `input` with `ops` operators (`None` when it is not a model),
+/// from the environment. An unknown mode is an error naming the accepted ones.
+pub fn for_input(input: &Path, ops: Option<usize>) -> Result<Option<Fault>, String> {
     let Ok(mode) = std::env::var(FAIL_ENV) else {
         return Ok(None);
     };
@@ -105,6 +109,15 @@ pub fn for_input(input: &Path) -> Result<Option<Fault>, String> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         if !name.contains(&only) {
+            return Ok(None);
+        }
+    }
+    if let Ok(min) = std::env::var(FAIL_MIN_OPS_ENV) {
+        let min: usize = min
+            .trim()
+            .parse()
+            .map_err(|_| format!("{FAIL_MIN_OPS_ENV}={min:?} is not a number"))?;
+        if ops.map_or(true, |n| n < min) {
             return Ok(None);
         }
     }

@@ -673,3 +673,148 @@ fn a_segment_left_entirely_on_the_cpu_is_named() {
     );
     assert!(entry_dirs(&s.cache()).is_empty());
 }
+
+/// A candidate the compiler crashes on does not fail compile-profiled planning: the range is
+/// excluded (marked `failed` in the profile), the planner plans around it, and the report names
+/// the range and the compiler's error. Only when every plan needs such a range does the build
+/// fail, saying so.
+#[test]
+fn a_crashing_candidate_is_excluded_and_another_plan_is_built() {
+    let s = Scratch::new();
+    let model = fixture("mobilenet_v2.tflite");
+    let first = Builder::new(&model).tpus(2).plan().unwrap();
+    let longest = first
+        .segments
+        .iter()
+        .map(|g| g.op_range[1] - g.op_range[0])
+        .max()
+        .unwrap();
+    // Every candidate with at least as many operators as the plan's longest segment crashes.
+    let bin = s.dir.path().join("crash-long");
+    std::fs::create_dir_all(&bin).unwrap();
+    let min_ops = longest.to_string();
+    let compiler = wrapper(
+        &bin,
+        &[
+            ("TPUPIPE_STANDIN_FAIL", "crash"),
+            ("TPUPIPE_STANDIN_FAIL_MIN_OPS", &min_ops),
+        ],
+        None,
+    );
+    let outcome = Builder::new(&model)
+        .tpus(2)
+        .compile_profiled(true)
+        .out_dir(s.out("crash"))
+        .cache_dir(s.cache())
+        .edgetpu_compiler(&compiler)
+        .compile()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let planning = outcome.planning.clone().unwrap();
+    assert!(!planning.excluded.is_empty());
+    let long = first
+        .segments
+        .iter()
+        .find(|g| g.op_range[1] - g.op_range[0] == longest)
+        .unwrap()
+        .op_range;
+    let x = planning
+        .excluded
+        .iter()
+        .find(|x| x.op_range == long)
+        .unwrap_or_else(|| panic!("{:?}", planning.excluded));
+    assert!(
+        x.reason.to_lowercase().contains("segmentation fault") || x.reason.contains("139"),
+        "{}",
+        x.reason
+    );
+    for g in &outcome.plan.segments {
+        assert!(g.op_range[1] - g.op_range[0] < longest, "{:?}", g.op_range);
+        assert!(g.edgetpu_file.is_some());
+    }
+    assert_ne!(outcome.plan.cuts, first.cuts);
+    assert!(
+        outcome
+            .warnings
+            .iter()
+            .any(|w| w.contains("excluded")
+                && w.contains(&format!("ops [{}, {})", long[0], long[1]))),
+        "{:?}",
+        outcome.warnings
+    );
+    let profile =
+        tpupipe_runtime::plan::Profile::read(&s.out("crash").join("mobilenet_v2_profile.json"))
+            .unwrap();
+    assert!(profile
+        .segments
+        .iter()
+        .any(|e| e.op_range == long && e.failed.is_some()));
+
+    // fc_tanh has 9 operators: every 2-segment plan has a segment of 5 or more.
+    let bin = s.dir.path().join("crash-5");
+    std::fs::create_dir_all(&bin).unwrap();
+    let compiler = wrapper(
+        &bin,
+        &[
+            ("TPUPIPE_STANDIN_FAIL", "crash"),
+            ("TPUPIPE_STANDIN_FAIL_MIN_OPS", "5"),
+        ],
+        None,
+    );
+    let e = Builder::new(fixture("fc_tanh.tflite"))
+        .tpus(2)
+        .compile_profiled(true)
+        .out_dir(s.out("none"))
+        .cache_dir(s.cache())
+        .edgetpu_compiler(&compiler)
+        .compile()
+        .unwrap_err();
+    match &e {
+        CompileError::NoPlanWithoutFailedRanges { excluded } => {
+            assert!(excluded.iter().all(|x| x.op_range[1] - x.op_range[0] >= 5));
+            // Each of the 8 plans was tried: its long segment is excluded.
+            assert_eq!(excluded.len(), 8, "{excluded:?}");
+        }
+        other => panic!("{other}"),
+    }
+    assert!(
+        e.to_string()
+            .starts_with("every plan needs a segment that failed: ops ["),
+        "{e}"
+    );
+}
+
+/// The committed cache entry `compiler/tests/fixtures/cache-x86_64/` (read on aarch64 under qemu
+/// by `compiler/tests/cache_portable.rs`) is what this code builds for `zero_bias.tflite` on one
+/// TPU with the stand-in compiler: same key. `TPUPIPE_BLESS=1` rewrites it.
+#[test]
+fn the_portable_cache_fixture_is_current() {
+    let s = Scratch::new();
+    let o = Builder::new(fixture("zero_bias.tflite"))
+        .tpus(1)
+        .out_dir(s.out("z"))
+        .cache_dir(s.cache())
+        .edgetpu_compiler(common::standin())
+        .compile()
+        .unwrap();
+    let fixture_root = common::workspace().join("compiler/tests/fixtures/cache-x86_64");
+    let key = o
+        .cache_entry
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    if std::env::var("TPUPIPE_BLESS").is_ok_and(|v| v == "1") {
+        let _ = std::fs::remove_dir_all(&fixture_root);
+        let to = fixture_root.join(&key);
+        std::fs::create_dir_all(&to).unwrap();
+        for e in std::fs::read_dir(&o.cache_entry).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+        eprintln!("wrote {}", to.display());
+    }
+    assert!(
+        fixture_root.join(&key).join("manifest.json").is_file(),
+        "the committed fixture is not for this build's key {key}; rerun with TPUPIPE_BLESS=1"
+    );
+}
