@@ -57,17 +57,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         println!("  class {class:4}: {score:.4}");
     }
 
+    // Where each stage runs (`p.fallback_reason` has each stage's own reason).
     for p in net.placements() {
-        println!(
-            "stage {}: {} ({}){}",
-            p.stage,
-            p.device,
-            p.detail,
-            p.fallback_reason
-                .as_deref()
-                .map(|r| format!(", fallback: {r}"))
-                .unwrap_or_default()
-        );
+        println!("stage {}: {} ({})", p.stage, p.device, p.detail);
     }
     for s in net.stats().stages {
         let busy_ms = s.total.busy.as_secs_f64() * 1e3;
