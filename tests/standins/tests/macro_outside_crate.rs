@@ -325,7 +325,7 @@ fn check_outputs(golden: &Golden, names: &Names, io: &Path, how: &str, tolerance
             continue;
         }
         let steps = match a.dtype {
-            ElementType::U8 => max_steps(&got, &a.data, |b| i16::from(b)),
+            ElementType::U8 => max_steps(&got, &a.data, i16::from),
             ElementType::I8 => max_steps(&got, &a.data, |b| i16::from(b as i8)),
             _ => None,
         };
