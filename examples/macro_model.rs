@@ -1,7 +1,9 @@
 //! `tpupipe_model!` on the shipped MobileNetV2 fixture with `backend = "cpu"`: the model is
 //! planned for 4 Edge TPUs and split at build time, the segments are embedded in the binary, and
-//! the pipeline runs every stage on the CPU interpreter. Prints the top outputs, where each stage
-//! ran and per-stage statistics.
+//! the pipeline opens with CPU fallback: a stage that cannot run on an Edge TPU runs on the CPU
+//! interpreter, and the program says why. The binary needs no model file, no compiler and no
+//! libedgetpu at run time. Prints the top outputs, where each stage ran and per-stage
+//! statistics.
 //!
 //! ```sh
 //! cargo run --release --example macro_model
@@ -17,7 +19,12 @@ tpupipe::tpupipe_model!(
 );
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let net = MobileNet::open_cpu()?;
+    // Edge TPUs where possible, the CPU for the rest (with `backend = "cpu"` only the CPU
+    // segments are embedded, so every stage falls back).
+    let net = MobileNet::open_with(&tpupipe::ModelOptions::auto(true))?;
+    if let Some(why) = net.fallback_summary() {
+        println!("{why}");
+    }
     let plan = MobileNet::plan();
     println!(
         "{}: {} segments, cuts at {:?}, predicted {:.1} inferences/s on {} Edge TPUs",
@@ -50,17 +57,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         println!("  class {class:4}: {score:.4}");
     }
 
+    // Where each stage runs (`p.fallback_reason` has each stage's own reason).
     for p in net.placements() {
-        println!(
-            "stage {}: {} ({}){}",
-            p.stage,
-            p.device,
-            p.detail,
-            p.fallback_reason
-                .as_deref()
-                .map(|r| format!(", fallback: {r}"))
-                .unwrap_or_default()
-        );
+        println!("stage {}: {} ({})", p.stage, p.device, p.detail);
     }
     for s in net.stats().stages {
         let busy_ms = s.total.busy.as_secs_f64() * 1e3;

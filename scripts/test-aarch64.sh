@@ -8,6 +8,10 @@
 #   3. `-cpu max` with TPUPIPE_INTERP_PORTABLE=1: every SIMD path disabled (portable code).
 # Then one compiler test: a cache entry written on x86-64 (compiler/tests/fixtures/cache-x86_64)
 # verifies and builds offline on aarch64 (`tpupipe-compiler --test cache_portable`).
+# Then the shipping path (docs/shipping.md): examples/macro_model cross-built in release with
+# `cargo build --release --target aarch64-unknown-linux-gnu` (TPUPIPE_OFFLINE=1: no compiler is
+# looked for) and run alone under qemu with a clean environment, falling back to the CPU
+# (scripts/check-example-standalone.sh). TPUPIPE_SKIP_AARCH64_EXAMPLE=1 leaves it out.
 #
 # Setup (Debian/Ubuntu, as root; the script does it when the tools are missing and
 # TPUPIPE_NO_INSTALL is unset):
@@ -61,10 +65,18 @@ echo "== qemu -cpu max: an x86-64 cache entry read on aarch64 (tpupipe-compiler 
 CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L $sysroot -cpu max" \
   cargo test -p tpupipe-compiler --target "$target" --test cache_portable \
   || failed+=("compiler cache_portable")
+if [ "${TPUPIPE_SKIP_AARCH64_EXAMPLE:-0}" = 1 ]; then
+  echo "TPUPIPE_SKIP_AARCH64_EXAMPLE=1: skipping the cross-built example"
+else
+  echo "== examples/macro_model cross-built for $target, run alone under qemu"
+  export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L $sysroot -cpu max"
+  TPUPIPE_OFFLINE=1 bash scripts/check-example-standalone.sh --target "$target" \
+    || failed+=("cross-built example")
+fi
 elapsed=$(($(date +%s) - start))
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'aarch64 tests FAILED under qemu (%s) after %d s\n' "$(IFS=';'; echo "${failed[*]}")" \
     "$elapsed" >&2
   exit 1
 fi
-echo "== aarch64 tests passed under qemu (max, cortex-a53, portable; x86-64 cache) in $elapsed s"
+echo "== aarch64 tests passed under qemu (max, cortex-a53, portable; x86-64 cache; the cross-built example) in $elapsed s"

@@ -2,12 +2,14 @@
 # The test command of README.md.
 #
 # 1. Rust: formatting, lints, and every test of the workspace (no Python needed: fixture models and
-#    their golden outputs are committed under tests/models/).
+#    their golden outputs are committed under tests/models/). Then the README's main example as a
+#    shipped release binary, run alone with a clean environment (scripts/check-example-standalone.sh).
 # 2. The oracle: the official TFLite runtime (PyPI ai-edge-litert, pinned in
 #    tests/fixtures/requirements-oracle.txt) loads every segment tpupipe writes and must reproduce
 #    the full model's outputs bit for bit; synthetic models must load and run.
 #
-# 3. The runtime's tests for aarch64 under qemu (installs qemu-user and a cross linker with apt).
+# 3. The runtime's tests for aarch64 under qemu (installs qemu-user and a cross linker with apt),
+#    and the example cross-built for aarch64 and run under qemu.
 #
 # Set TPUPIPE_SKIP_ORACLE=1 / TPUPIPE_SKIP_AARCH64=1 to leave those parts out (e.g. offline).
 set -euo pipefail
@@ -30,6 +32,8 @@ echo "== cargo test"
 cargo test --workspace --all-targets
 echo "== cargo test --doc"
 cargo test --workspace --doc
+echo "== the README's example as a shipped release binary (alone, clean environment, CPU fallback)"
+bash scripts/check-example-standalone.sh
 
 # The aarch64 NEON / dot-product kernels, bit for bit under qemu (most Coral hosts are ARM boards).
 if [ "${TPUPIPE_SKIP_AARCH64:-0}" = 1 ]; then

@@ -90,6 +90,8 @@ impl ModelOptions {
 pub struct EmbeddedPipeline {
     plan: Plan,
     built: PlanPipeline,
+    /// True when at least one compiled (Edge TPU) segment is embedded.
+    compiled_embedded: bool,
 }
 
 impl EmbeddedPipeline {
@@ -129,8 +131,13 @@ impl EmbeddedPipeline {
             devices,
             ..Default::default()
         };
+        let compiled_embedded = models.iter().any(|m| m.edgetpu.is_some());
         let built = PlanPipeline::new(&plan, models, &pipeline_options)?;
-        Ok(EmbeddedPipeline { plan, built })
+        Ok(EmbeddedPipeline {
+            plan,
+            built,
+            compiled_embedded,
+        })
     }
 
     /// The plan the pipeline runs.
@@ -141,6 +148,13 @@ impl EmbeddedPipeline {
     /// Where each stage runs, in stage order.
     pub fn placements(&self) -> &[StagePlacement] {
         &self.built.placements
+    }
+
+    /// Why stages run on the CPU although the plan puts them on Edge TPUs, in one sentence
+    /// (`"stages 0-3 fell back to the CPU: ..."`); `None` when no stage fell back (every stage
+    /// is where the plan put it, or the CPU was asked for with [`ModelOptions::cpu`]).
+    pub fn fallback_summary(&self) -> Option<String> {
+        fallback_summary(self.placements(), self.compiled_embedded)
     }
 
     /// The pipeline's figures so far.
@@ -230,6 +244,51 @@ where
                 crate::runtime::pipeline::PipelineError::WorkerLost.into(),
             ))),
         }
+    }
+}
+
+/// The sentence of [`EmbeddedPipeline::fallback_summary`]: stages grouped by reason, in stage
+/// order. Without any compiled segment embedded, the reason is that (not the runtime's advice
+/// to run `tpupipe compile`, which does not apply to generated code).
+fn fallback_summary(placements: &[StagePlacement], compiled_embedded: bool) -> Option<String> {
+    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+    for p in placements {
+        let Some(reason) = &p.fallback_reason else {
+            continue;
+        };
+        let reason = if compiled_embedded {
+            reason.clone()
+        } else {
+            "no compiled segments are embedded (generated with backend = \"cpu\")".to_string()
+        };
+        match groups.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, stages)) => stages.push(p.stage),
+            None => groups.push((reason, vec![p.stage])),
+        }
+    }
+    if groups.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = groups
+        .iter()
+        .map(|(reason, stages)| format!("{} fell back to the CPU: {reason}", stage_list(stages)))
+        .collect();
+    Some(parts.join("; "))
+}
+
+/// `stage 2`, `stages 0-3` (consecutive) or `stages 0, 2`.
+fn stage_list(stages: &[usize]) -> String {
+    match stages {
+        [one] => format!("stage {one}"),
+        [first, .., last] if last - first + 1 == stages.len() => format!("stages {first}-{last}"),
+        _ => format!(
+            "stages {}",
+            stages
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -381,6 +440,38 @@ mod tests {
         assert_eq!(<i8 as Element>::from_le(&[255, 1]), [-1, 1]);
         assert_eq!(&*i8::le_bytes(&[-1, 2]), &[255, 2]);
         assert_eq!(&*i32::le_bytes(&[258]), &[2, 1, 0, 0]);
+    }
+
+    fn placement(stage: usize, reason: Option<&str>) -> StagePlacement {
+        StagePlacement {
+            stage,
+            device: crate::runtime::plan::Device::Cpu,
+            detail: "cpu".into(),
+            fallback_reason: reason.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn fallback_summary_groups_stages_by_reason() {
+        let all = [0, 1, 2, 3].map(|s| placement(s, Some("libedgetpu.so.1 not found")));
+        assert_eq!(
+            fallback_summary(&all, true).unwrap(),
+            "stages 0-3 fell back to the CPU: libedgetpu.so.1 not found"
+        );
+        let mixed = [
+            placement(0, None),
+            placement(1, Some("busy")),
+            placement(2, Some("gone")),
+            placement(3, Some("busy")),
+        ];
+        assert_eq!(
+            fallback_summary(&mixed, true).unwrap(),
+            "stages 1, 3 fell back to the CPU: busy; stage 2 fell back to the CPU: gone"
+        );
+        assert!(fallback_summary(&[placement(0, None)], true).is_none());
+        let cpu_only = fallback_summary(&all, false).unwrap();
+        assert!(cpu_only.starts_with("stages 0-3 fell back to the CPU: no compiled segments"));
+        assert!(!cpu_only.contains("tpupipe compile"), "{cpu_only}");
     }
 
     #[test]

@@ -157,6 +157,15 @@ fn open_without_an_edge_tpu_is_an_error_not_a_panic() {
     // With CPU fallback, every stage falls back and says why.
     let net = Net::open_with(&tpupipe::ModelOptions::auto(true)).unwrap();
     assert!(net.placements().iter().all(|p| p.fallback_reason.is_some()));
+    // ... and the summary names the reason for generated code (backend = "cpu").
+    assert_eq!(
+        net.fallback_summary().as_deref(),
+        Some(
+            "stages 0-2 fell back to the CPU: no compiled segments are embedded \
+             (generated with backend = \"cpu\")"
+        )
+    );
+    assert!(Net::open_cpu().unwrap().fallback_summary().is_none());
     // Explicit devices must be one per stage.
     let err = Net::open_with(&tpupipe::ModelOptions::auto(true).with_devices(vec!["usb:0".into()]))
         .expect_err("one device for three stages");

@@ -26,6 +26,7 @@ mod error;
 pub mod generate;
 pub mod idents;
 pub mod model_struct;
+mod mtime;
 pub mod plan_literal;
 pub mod tensors;
 #[cfg(test)]
@@ -143,7 +144,16 @@ pub fn expand(builder: &Builder, options: &CodegenOptions) -> Result<Expansion, 
             plan.model, plan.tpus
         ));
     }
-    tracked.extend(cpu_files.iter().chain(&edgetpu_files).flatten().cloned());
+    let embedded_files: Vec<PathBuf> = cpu_files
+        .iter()
+        .chain(&edgetpu_files)
+        .flatten()
+        .cloned()
+        .collect();
+    if let Some(model) = builder.model_path() {
+        mtime::settle(&embedded_files, &absolute(model, &options.root));
+    }
+    tracked.extend(embedded_files);
     Ok(Expansion {
         tokens,
         struct_name,

@@ -152,6 +152,12 @@ pub fn struct_tokens(spec: &StructSpec<'_>) -> TokenStream {
                 self.pipeline.placements()
             }
 
+            /// Why stages run on the CPU although the plan puts them on Edge TPUs, in one
+            /// sentence; `None` when no stage fell back.
+            pub fn fallback_summary(&self) -> ::std::option::Option<::std::string::String> {
+                self.pipeline.fallback_summary()
+            }
+
             /// The untyped pipeline, for generic code.
             pub fn pipeline(&mut self) -> &mut #e::EmbeddedPipeline {
                 &mut self.pipeline
