@@ -2,16 +2,21 @@
 
 pub(crate) mod activation;
 pub(crate) mod arg_max;
+pub(crate) mod arith;
 pub(crate) mod binary;
 pub(crate) mod broadcast;
+pub(crate) mod cast;
 pub(crate) mod checks;
 pub(crate) mod concat;
 pub(crate) mod conv;
 pub(crate) mod copy_plan;
 pub mod cpu_features;
 pub(crate) mod depthwise;
+pub(crate) mod dequantize_wide;
+pub(crate) mod float_unary;
 pub(crate) mod fully_connected;
 pub(crate) mod gather;
+pub(crate) mod gather_nd;
 pub mod gemm;
 pub(crate) mod l2norm;
 pub(crate) mod lut;
