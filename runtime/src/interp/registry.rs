@@ -27,6 +27,7 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
         | B::FLOOR_MOD
         | B::MAXIMUM
         | B::MINIMUM
+        | B::SQUARED_DIFFERENCE
             if ops::arith::handles(ctx) =>
         {
             ops::arith::prepare(ctx)
@@ -39,6 +40,12 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
         B::DEQUANTIZE if ops::dequantize_wide::handles(ctx) => ops::dequantize_wide::prepare(ctx),
         B::CAST => ops::cast::prepare_cast(ctx),
         B::GATHER_ND => ops::gather_nd::prepare_gather_nd(ctx),
+        B::LESS | B::LESS_EQUAL | B::GREATER | B::GREATER_EQUAL | B::EQUAL | B::NOT_EQUAL
+            if ops::compare::handles(ctx) =>
+        {
+            ops::compare::prepare(ctx)
+        }
+        B::SELECT | B::SELECT_V2 => ops::select::prepare(ctx),
         B::ADD | B::SUB | B::MUL => ops::binary::prepare(ctx),
         B::QUANTIZE => ops::quantize::prepare_quantize(ctx),
         B::DEQUANTIZE => ops::quantize::prepare_dequantize(ctx),

@@ -1,5 +1,6 @@
 //! Elementwise binary arithmetic on unquantized tensors: ADD, SUB, MUL, DIV, FLOOR_DIV,
-//! FLOOR_MOD, MAXIMUM and MINIMUM on float32, int32 and int64, with numpy broadcasting.
+//! FLOOR_MOD, MAXIMUM, MINIMUM and SQUARED_DIFFERENCE on float32, int32 and int64, with numpy
+//! broadcasting.
 //!
 //! These are the CPU heads and tails around Edge TPU segments (SSD box decoding after a
 //! DEQUANTIZE, index arithmetic in pose heads). Every element is a pure function of its two input
@@ -19,6 +20,7 @@
 //! - **FLOOR_MOD**: the truncated remainder, plus `b` when it is non-zero and its sign differs from
 //!   `b`'s. A zero integer divisor fails the inference; float32 gives NaN.
 //! - **MAXIMUM / MINIMUM**: `a > b ? a : b` and `a < b ? a : b` (a NaN in `a` yields `b`).
+//! - **SQUARED_DIFFERENCE**: `d = a - b; d * d` (wrapping for integers).
 
 use super::broadcast::Broadcast;
 use crate::dtype::ElementType;
@@ -37,6 +39,7 @@ enum Op {
     FloorMod,
     Max,
     Min,
+    SquaredDifference,
 }
 
 impl Op {
@@ -118,6 +121,10 @@ impl Elem for f32 {
                     b
                 }
             }
+            Op::SquaredDifference => {
+                let d = a - b;
+                d * d
+            }
         }
     }
     fn is_zero(self) -> bool {
@@ -178,6 +185,10 @@ macro_rules! int_elem {
                         } else {
                             b
                         }
+                    }
+                    Op::SquaredDifference => {
+                        let d = a.wrapping_sub(b);
+                        d.wrapping_mul(d)
                     }
                 }
             }
@@ -353,6 +364,7 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
         BuiltinOperator::FLOOR_MOD => Op::FloorMod,
         BuiltinOperator::MAXIMUM => Op::Max,
         BuiltinOperator::MINIMUM => Op::Min,
+        BuiltinOperator::SQUARED_DIFFERENCE => Op::SquaredDifference,
         _ => return Err(ctx.invalid("not an arithmetic operator")),
     };
     ctx.check_version(7)?;
