@@ -32,7 +32,18 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
         {
             ops::arith::prepare(ctx)
         }
-        B::LOGISTIC | B::TANH | B::EXP | B::SQRT | B::RSQRT | B::SQUARE | B::NEG | B::ABS
+        B::LOGISTIC
+        | B::TANH
+        | B::EXP
+        | B::SQRT
+        | B::RSQRT
+        | B::SQUARE
+        | B::NEG
+        | B::ABS
+        | B::RELU
+        | B::RELU6
+        | B::RELU_N1_TO_1
+        | B::HARD_SWISH
             if ops::float_unary::handles(ctx) =>
         {
             ops::float_unary::prepare(ctx)

@@ -1,4 +1,5 @@
-//! Elementwise float32 functions: LOGISTIC, TANH, EXP, SQRT, RSQRT, SQUARE, NEG and ABS.
+//! Elementwise float32 functions: LOGISTIC, TANH, EXP, SQRT, RSQRT, SQUARE, NEG, ABS, RELU,
+//! RELU6, RELU_N1_TO_1 and HARD_SWISH.
 //!
 //! LiteRT's builtin LOGISTIC and TANH on float32 run Eigen's vectorised approximations (SSE,
 //! four lanes, no FMA in the x86-64 wheel), not `libm`; this module evaluates the same
@@ -14,6 +15,9 @@
 //! - **EXP**: `expf` per element (TFLite's reference kernel).
 //! - **SQRT, RSQRT, SQUARE, NEG, ABS**: `sqrt(x)`, `1 / sqrt(x)`, `x * x`, `-x`, `|x|`, each
 //!   exactly rounded IEEE arithmetic.
+//! - **RELU, RELU6, RELU_N1_TO_1**: `min(max(x, lo), hi)` (NaN passes through, `-0.0` stays).
+//! - **HARD_SWISH**: `(x * (1/6)) * min(max(x + 3, 0), 6)`, in that order (`1/6` rounded to
+//!   `f32` first), as LiteRT computes it.
 //!
 //! `expf` comes from the host's C library (Rust's `f32::exp`). glibc's `expf` (which the wheel
 //! uses on Linux) is what the goldens were made with; another C library may differ in the last
@@ -43,6 +47,26 @@ enum Func {
     Square,
     Neg,
     Abs,
+    Relu,
+    Relu6,
+    ReluN1To1,
+    HardSwish,
+}
+
+/// TFLite's `std::min(std::max(x, lo), hi)`.
+#[inline(always)]
+fn clamp(x: f32, lo: f32, hi: f32) -> f32 {
+    let x = if x < lo { lo } else { x };
+    if hi < x {
+        hi
+    } else {
+        x
+    }
+}
+
+/// LiteRT's float HARD_SWISH.
+pub(crate) fn hard_swish(x: f32) -> f32 {
+    (x * (1.0f32 / 6.0)) * clamp(x + 3.0, 0.0, 6.0)
 }
 
 /// `std::min(a, b)` with Eigen's SSE NaN behaviour (`_mm_min_ps(b, a)`): NaN in `a` propagates.
@@ -185,6 +209,10 @@ impl Kernel for FloatUnary {
             Func::Square => map(|v| v * v, x, y),
             Func::Neg => map(|v| -v, x, y),
             Func::Abs => map(f32::abs, x, y),
+            Func::Relu => map(|v| clamp(v, 0.0, f32::INFINITY), x, y),
+            Func::Relu6 => map(|v| clamp(v, 0.0, 6.0), x, y),
+            Func::ReluN1To1 => map(|v| clamp(v, -1.0, 1.0), x, y),
+            Func::HardSwish => map(hard_swish, x, y),
         }
         Ok(())
     }
@@ -195,7 +223,8 @@ pub fn handles(ctx: &PrepareCtx<'_>) -> bool {
     matches!(ctx.inputs.first(), Some(Some(t)) if t.dtype == ElementType::F32)
 }
 
-/// Prepares LOGISTIC, TANH, EXP, SQRT, RSQRT, SQUARE, NEG or ABS on float32.
+/// Prepares LOGISTIC, TANH, EXP, SQRT, RSQRT, SQUARE, NEG, ABS, RELU, RELU6, RELU_N1_TO_1 or
+/// HARD_SWISH on float32.
 pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
     let func = match ctx.op.kind().builtin() {
         Some(BuiltinOperator::LOGISTIC) => Func::Logistic,
@@ -206,6 +235,10 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
         Some(BuiltinOperator::SQUARE) => Func::Square,
         Some(BuiltinOperator::NEG) => Func::Neg,
         Some(BuiltinOperator::ABS) => Func::Abs,
+        Some(BuiltinOperator::RELU) => Func::Relu,
+        Some(BuiltinOperator::RELU6) => Func::Relu6,
+        Some(BuiltinOperator::RELU_N1_TO_1) => Func::ReluN1To1,
+        Some(BuiltinOperator::HARD_SWISH) => Func::HardSwish,
         _ => return Err(ctx.invalid("not a float unary operator")),
     };
     ctx.check_version(6)?;
