@@ -126,7 +126,8 @@ pub(crate) fn tanh_eigen(a: f32) -> f32 {
 pub(crate) fn logistic_eigen_packet(a: f32) -> f32 {
     const EXP_HI: f32 = LOGISTIC_EXP_HI;
     const EXP_LO: f32 = -104.0;
-    const LOG2EF: f32 = 1.44269504088896341;
+    // Eigen's 1.44269504088896341f: the same f32.
+    const LOG2EF: f32 = std::f32::consts::LOG2_E;
     const C1: f32 = -0.693359375;
     const C2: f32 = 2.12194440e-4;
     const P2: f32 = 0.49999141693115234375;

@@ -60,14 +60,13 @@ impl Kernel for SelectKernel {
             return Err(EvalError("SELECT buffers do not match their shapes".into()));
         }
         let d = self.dims;
-        let mut o = 0usize;
         let mut idx = [0usize; MAX_RANK];
-        for _ in 0..self.sizes[3] {
+        for o in 0..self.sizes[3] {
             let (mut ic, mut ix, mut iy) = (0, 0, 0);
-            for k in 0..MAX_RANK {
-                ic += idx[k] * self.sc[k];
-                ix += idx[k] * self.sx[k];
-                iy += idx[k] * self.sy[k];
+            for (k, &i) in idx.iter().enumerate() {
+                ic += i * self.sc[k];
+                ix += i * self.sx[k];
+                iy += i * self.sy[k];
             }
             let src = if c[ic] != 0 {
                 &x[ix * e..(ix + 1) * e]
@@ -75,7 +74,6 @@ impl Kernel for SelectKernel {
                 &y[iy * e..(iy + 1) * e]
             };
             out[o * e..(o + 1) * e].copy_from_slice(src);
-            o += 1;
             for k in (0..MAX_RANK).rev() {
                 idx[k] += 1;
                 if idx[k] < d[k] {
@@ -118,7 +116,7 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
     let v1 = ctx.op.kind().builtin() == Some(BuiltinOperator::SELECT);
     let mut cshape = cond.shape.clone();
     if v1 && cshape.len() == 1 && out.shape.len() > 1 {
-        cshape.extend(std::iter::repeat_n(1, out.shape.len() - 1));
+        cshape.resize(out.shape.len(), 1);
     }
     let mut dims = [1usize; MAX_RANK];
     dims[MAX_RANK - out.shape.len()..].copy_from_slice(&out.shape);
