@@ -84,6 +84,21 @@ fn clamp<T: PartialOrd>(x: T, lo: T, hi: T) -> T {
     }
 }
 
+/// The NaN x86-64 produces for an invalid operation (`inf - inf`, `0 * inf`, `0 / 0`): sign bit
+/// set. aarch64 produces it without the sign, so generated NaNs are rewritten to the x86 pattern
+/// (the goldens come from x86-64); a NaN operand propagates (quieted) the same way on both.
+pub(crate) const X86_DEFAULT_NAN: u32 = 0xffc0_0000;
+
+/// `r`, with a NaN generated from non-NaN operands given x86's bit pattern.
+#[inline(always)]
+pub(crate) fn x86_nan(r: f32, operands_nan: bool) -> f32 {
+    if r.is_nan() && !operands_nan {
+        f32::from_bits(X86_DEFAULT_NAN)
+    } else {
+        r
+    }
+}
+
 impl Elem for f32 {
     fn view(bytes: &[u8]) -> Result<&[f32], EvalError> {
         crate::interp::kernel::as_f32(bytes)
@@ -93,39 +108,7 @@ impl Elem for f32 {
     }
     #[inline(always)]
     fn apply(op: Op, a: f32, b: f32) -> f32 {
-        match op {
-            Op::Add => a + b,
-            Op::Sub => a - b,
-            Op::Mul => a * b,
-            Op::Div => a / b,
-            Op::FloorDiv => (a / b).floor(),
-            Op::FloorMod => {
-                let r = a % b;
-                if r != 0.0 && ((b < 0.0) != (r < 0.0)) {
-                    r + b
-                } else {
-                    r
-                }
-            }
-            Op::Max => {
-                if a > b {
-                    a
-                } else {
-                    b
-                }
-            }
-            Op::Min => {
-                if a < b {
-                    a
-                } else {
-                    b
-                }
-            }
-            Op::SquaredDifference => {
-                let d = a - b;
-                d * d
-            }
-        }
+        x86_nan(f32_op(op, a, b), a.is_nan() || b.is_nan())
     }
     fn is_zero(self) -> bool {
         self == 0.0
@@ -137,6 +120,44 @@ impl Elem for f32 {
             ActivationFunctionType::RELU6 => Some((0.0, 6.0)),
             ActivationFunctionType::RELU_N1_TO_1 => Some((-1.0, 1.0)),
             _ => None,
+        }
+    }
+}
+
+/// One float32 operation, as the host computes it.
+#[inline(always)]
+fn f32_op(op: Op, a: f32, b: f32) -> f32 {
+    match op {
+        Op::Add => a + b,
+        Op::Sub => a - b,
+        Op::Mul => a * b,
+        Op::Div => a / b,
+        Op::FloorDiv => (a / b).floor(),
+        Op::FloorMod => {
+            let r = a % b;
+            if r != 0.0 && ((b < 0.0) != (r < 0.0)) {
+                r + b
+            } else {
+                r
+            }
+        }
+        Op::Max => {
+            if a > b {
+                a
+            } else {
+                b
+            }
+        }
+        Op::Min => {
+            if a < b {
+                a
+            } else {
+                b
+            }
+        }
+        Op::SquaredDifference => {
+            let d = a - b;
+            d * d
         }
     }
 }
@@ -452,6 +473,17 @@ mod tests {
         assert_eq!(clamp(f32::NEG_INFINITY, lo, hi), f32::MIN);
         assert!(clamp(f32::NAN, lo, hi).is_nan());
         assert_eq!(clamp(-0.0f32, 0.0, 6.0).to_bits(), (-0.0f32).to_bits());
+    }
+
+    #[test]
+    fn generated_nan_has_the_x86_pattern_on_every_host() {
+        let r = f32::apply(Op::Sub, f32::INFINITY, f32::INFINITY);
+        assert_eq!(r.to_bits(), X86_DEFAULT_NAN);
+        let r = f32::apply(Op::Mul, 0.0, f32::INFINITY);
+        assert_eq!(r.to_bits(), X86_DEFAULT_NAN);
+        // A NaN operand propagates (quieted), it is not rewritten.
+        let r = f32::apply(Op::Add, f32::from_bits(0x7fc0_0001), 1.0);
+        assert_eq!(r.to_bits(), 0x7fc0_0001);
     }
 
     #[test]

@@ -23,6 +23,7 @@
 //! uses on Linux) is what the goldens were made with; another C library may differ in the last
 //! bit for rare inputs (see docs/interpreter-exactness.md).
 
+use super::arith::x86_nan;
 use super::checks::single_io;
 use crate::dtype::ElementType;
 use crate::interp::error::{EvalError, LoadError};
@@ -192,9 +193,10 @@ impl Kernel for FloatUnary {
                 self.count
             )));
         }
+        // A NaN generated from a number (sqrt(-1), -inf * 0) gets x86's bit pattern.
         let map = |f: fn(f32) -> f32, x: &[f32], y: &mut [f32]| {
             for (o, &v) in y.iter_mut().zip(x) {
-                *o = f(v);
+                *o = x86_nan(f(v), v.is_nan());
             }
         };
         match self.func {
