@@ -21,6 +21,45 @@ pub fn prepare(ctx: &PrepareCtx<'_>) -> Result<Box<dyn Kernel>, LoadError> {
     match code {
         // -- core ops (conv, fully connected, pooling, elementwise arithmetic, quantize, reshape) --
         B::FULLY_CONNECTED => ops::fully_connected::prepare(ctx),
+        // -- unquantized float32 / int32 / int64 heads and tails around Edge TPU segments --
+        B::ADD
+        | B::SUB
+        | B::MUL
+        | B::DIV
+        | B::FLOOR_DIV
+        | B::FLOOR_MOD
+        | B::MAXIMUM
+        | B::MINIMUM
+        | B::SQUARED_DIFFERENCE
+            if ops::arith::handles(ctx) =>
+        {
+            ops::arith::prepare(ctx)
+        }
+        B::LOGISTIC
+        | B::TANH
+        | B::EXP
+        | B::SQRT
+        | B::RSQRT
+        | B::SQUARE
+        | B::NEG
+        | B::ABS
+        | B::RELU
+        | B::RELU6
+        | B::RELU_N1_TO_1
+        | B::HARD_SWISH
+            if ops::float_unary::handles(ctx) =>
+        {
+            ops::float_unary::prepare(ctx)
+        }
+        B::DEQUANTIZE if ops::dequantize_wide::handles(ctx) => ops::dequantize_wide::prepare(ctx),
+        B::CAST => ops::cast::prepare_cast(ctx),
+        B::GATHER_ND => ops::gather_nd::prepare_gather_nd(ctx),
+        B::LESS | B::LESS_EQUAL | B::GREATER | B::GREATER_EQUAL | B::EQUAL | B::NOT_EQUAL
+            if ops::compare::handles(ctx) =>
+        {
+            ops::compare::prepare(ctx)
+        }
+        B::SELECT | B::SELECT_V2 => ops::select::prepare(ctx),
         B::ADD | B::SUB | B::MUL => ops::binary::prepare(ctx),
         B::QUANTIZE => ops::quantize::prepare_quantize(ctx),
         B::DEQUANTIZE => ops::quantize::prepare_dequantize(ctx),

@@ -4,6 +4,14 @@
 //! strictly greater (ARG_MAX) or strictly smaller (ARG_MIN), as in TFLite. Quantized inputs are
 //! compared as raw integers, which orders them like their real values since the scale is
 //! positive.
+//!
+//! NaN (float32 inputs) follows LiteRT 2.3.0 where its behaviour could be pinned down: a NaN is
+//! never an extremum unless every value is NaN — a later non-NaN value replaces a NaN extremum
+//! (`[NaN, 1, 3]` gives 2 for ARG_MAX), and a NaN never replaces a number. That holds for every
+//! reduction with elements after the axis (`inner > 1`) and for axes shorter than 4. For a
+//! contiguous axis (`inner == 1`) of 4 or more values LiteRT runs a 4-lane vector search whose NaN
+//! handling depends on the lane layout; a NaN there fails the inference with an error rather than
+//! risk a different index (without NaN the vector search returns the first extremum, as here).
 
 use super::checks::single_io;
 use super::movement::{const_ints, normalize_axis, require_shape};
@@ -19,6 +27,21 @@ struct ArgMaxKernel {
     output_type: ElementType,
     /// ARG_MAX when true, ARG_MIN otherwise.
     is_max: bool,
+    /// A NaN extremum is replaced by the next non-NaN value (float32).
+    skip_leading_nan: bool,
+    /// A NaN in the input fails the inference (float32 along a contiguous axis of 4 or more).
+    nan_fails: bool,
+}
+
+/// Whether `best` is replaced by `v`: strictly better, or (when `skip_nan`) `best` is NaN and
+/// `v` is not.
+#[inline(always)]
+fn better<T: PartialOrd + Copy>(v: T, best: T, is_max: bool, skip_nan: bool) -> bool {
+    #[allow(clippy::eq_op)]
+    let best_is_nan = skip_nan && best != best;
+    #[allow(clippy::eq_op)]
+    let v_is_nan = v != v;
+    (if is_max { v > best } else { v < best }) || (best_is_nan && !v_is_nan)
 }
 
 /// Index of the first maximum (or minimum) of `data[base + j * inner]`, `j` in `0..n`.
@@ -28,13 +51,13 @@ fn first_extremum<T: PartialOrd + Copy>(
     n: usize,
     inner: usize,
     is_max: bool,
+    skip_nan: bool,
 ) -> usize {
     let mut best = data[base];
     let mut best_j = 0;
     for j in 1..n {
         let v = data[base + j * inner];
-        let better = if is_max { v > best } else { v < best };
-        if better {
+        if better(v, best, is_max, skip_nan) {
             best = v;
             best_j = j;
         }
@@ -60,7 +83,14 @@ impl ArgMaxKernel {
                 let base = o * self.axis_size * self.inner + i;
                 write(
                     o * self.inner + i,
-                    first_extremum(data, base, self.axis_size, self.inner, self.is_max),
+                    first_extremum(
+                        data,
+                        base,
+                        self.axis_size,
+                        self.inner,
+                        self.is_max,
+                        self.skip_leading_nan,
+                    ),
                 );
             }
         }
@@ -101,6 +131,13 @@ impl Kernel for ArgMaxKernel {
         outputs: &mut [&mut [u8]],
     ) -> Result<(), EvalError> {
         let (input, out) = single_io(inputs, outputs)?;
+        if self.nan_fails && as_f32(input)?.iter().any(|v| v.is_nan()) {
+            return Err(EvalError(
+                "float32 input holds NaN: LiteRT's vectorised search along a contiguous axis of 4 \
+                 or more gives a lane-dependent index for NaN, which is not reproduced"
+                    .into(),
+            ));
+        }
         match self.input_type {
             ElementType::I8 => self.run_into(as_i8(input), out),
             ElementType::U8 | ElementType::Bool => self.run_into(input, out),
@@ -179,12 +216,15 @@ fn prepare(ctx: &PrepareCtx<'_>, is_max: bool) -> Result<Box<dyn Kernel>, LoadEr
     let mut out_shape = input.shape.clone();
     out_shape.remove(axis);
     require_shape(ctx, output, &out_shape)?;
+    let inner: usize = input.shape[axis + 1..].iter().product();
     Ok(Box::new(ArgMaxKernel {
         outer: input.shape[..axis].iter().product(),
         axis_size,
-        inner: input.shape[axis + 1..].iter().product(),
+        inner,
         input_type: input.dtype,
         output_type: output.dtype,
         is_max,
+        skip_leading_nan: input.dtype == ElementType::F32,
+        nan_fails: input.dtype == ElementType::F32 && inner == 1 && axis_size >= 4,
     }))
 }
