@@ -2,7 +2,7 @@
 //! for small graphs only.
 
 use super::layout::{Device, Layout};
-use super::strategy::{Objective, SegmentCostFn};
+use super::strategy::{cpu_stage_allowed, Objective, SegmentCostFn};
 use super::PlanError;
 use std::cmp::Ordering;
 
@@ -63,7 +63,8 @@ pub fn brute_force_layout(
 /// device of every segment and (with `replicate`) every share of the TPUs among the Edge TPU
 /// segments: exactly `tpus` Edge TPU segments of one TPU each without `replicate`, at most
 /// `tpus` TPUs with it; at most [`SegmentCostFn::max_cpu_stages`] CPU stages; Edge TPU segments
-/// only where [`SegmentCostFn::tpu_feasible`]. `None` when no layout exists. Exponential; the
+/// only where [`SegmentCostFn::tpu_feasible`], CPU stages only where
+/// [`cpu_stage_allowed`] for `tpus`. `None` when no layout exists. Exponential; the
 /// oracle for the search with CPU stages.
 pub fn brute_force_placed(
     cost: &dyn SegmentCostFn,
@@ -98,7 +99,13 @@ pub fn brute_force_placed(
             if !replicate && tpu_count != tpus {
                 continue;
             }
-            if (0..n).any(|i| !cpu(i) && !cost.tpu_feasible(ranges[i].clone())) {
+            if (0..n).any(|i| {
+                if cpu(i) {
+                    !cpu_stage_allowed(cost, ranges[i].clone(), tpus)
+                } else {
+                    !cost.tpu_feasible(ranges[i].clone())
+                }
+            }) {
                 continue;
             }
             let devices: Vec<Device> = (0..n)

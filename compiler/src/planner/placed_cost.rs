@@ -9,7 +9,9 @@
 //!   cost of its core (so the link carries the int8 tensors) plus the host time of its float
 //!   ends, which TFLite runs in the same invoke (no extra copy);
 //! - a CPU stage costs the host time of its positions on one core ([`SegmentCostFn::cpu_ms`]),
-//!   scaled by [`cpu_contention`](super::strategy::cpu_contention) in a plan;
+//!   scaled by [`cpu_contention`](super::strategy::cpu_contention) in a plan; it holds
+//!   Edge TPU operators only when there are more runs of them than TPUs
+//!   ([`cpu_stage_allowed`](super::strategy::cpu_stage_allowed));
 //! - a range that cannot be an Edge TPU segment is not a candidate for the search
 //!   ([`SegmentCostFn::tpu_feasible`] is false); evaluated anyway (a `params` or manual cut, or
 //!   the whole model on one TPU), it costs what the Edge TPU compiler would make of it: its one
@@ -204,6 +206,14 @@ impl SegmentCostFn for PlacedCost<'_> {
 
     fn host_cores(&self) -> usize {
         self.placement.host.cores
+    }
+
+    fn tpu_runs(&self) -> usize {
+        self.placement.sides.tpu_runs()
+    }
+
+    fn next_tpu_position(&self, start: usize) -> usize {
+        self.placement.sides.next_tpu(start)
     }
 }
 

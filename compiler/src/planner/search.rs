@@ -33,7 +33,9 @@
 //! CPU stages contend at most `f(K)`), and the optimum with `k*` CPU stages is charged exactly
 //! in the run `K = k*`, so the best of the runs is the optimum. Runs with `K <= cores` all
 //! charge 1, so only `K = 0`, `K = min(cores, max)` and `cores < K <= max` are run. A run with
-//! CPU stages has more than one stage, so it charges the host overhead of a pipeline.
+//! CPU stages has more than one stage, so it charges the host overhead of a pipeline. A CPU
+//! stage holds Edge TPU operators only where [`cpu_stage_allowed`](super::strategy::cpu_stage_allowed)
+//! says so for the shape's TPUs.
 
 use super::layout::{Device, Layout};
 use super::strategy::{cmp_ms, cpu_contention, Objective, SegmentCostFn};
@@ -49,6 +51,8 @@ pub struct CostTable {
     cpu: Vec<Vec<f64>>,
     max_cpu: usize,
     cores: usize,
+    tpu_runs: usize,
+    next_tpu: Vec<usize>,
     cut_bytes: Vec<u64>,
     shared: bool,
 }
@@ -81,6 +85,8 @@ impl CostTable {
             cpu,
             max_cpu,
             cores: cost.host_cores().max(1),
+            tpu_runs: cost.tpu_runs(),
+            next_tpu: (0..=len).map(|s| cost.next_tpu_position(s)).collect(),
             cut_bytes: (0..=len)
                 .map(|c| {
                     if c == 0 || c == len {
@@ -163,6 +169,8 @@ struct Search<'t> {
     host: f64,
     /// Most CPU stages of this run.
     cpu_max: usize,
+    /// True when CPU stages may hold Edge TPU operators (more runs of them than TPUs).
+    absorb: bool,
     /// The contention factor every CPU stage of this run is charged.
     factor: f64,
 }
@@ -229,7 +237,7 @@ impl Search<'_> {
 
     /// The interval of a CPU stage over `s..e` in this run (infinite without CPU stages).
     fn cpu_interval(&self, s: usize, e: usize) -> f64 {
-        if self.cpu_max == 0 {
+        if self.cpu_max == 0 || (!self.absorb && self.table.next_tpu[s] < e) {
             f64::INFINITY
         } else {
             self.table.cpu(s, e) * self.factor + self.host
@@ -484,6 +492,7 @@ pub(crate) fn optimal_layout(table: &CostTable, shape: Shape, host: f64) -> Opti
         shape,
         host,
         cpu_max: 0,
+        absorb: false,
         factor: 1.0,
     }
     .optimum()
@@ -520,6 +529,7 @@ pub(crate) fn optimal_placed_layout(
             shape,
             host,
             cpu_max: k,
+            absorb: table.tpu_runs > shape.units(),
             factor: cpu_contention(k, table.cores),
         };
         let Some(layout) = search.optimum() else {

@@ -41,6 +41,8 @@ pub struct Sides {
     trail_out: Vec<usize>,
     /// `next_off_tpu[p]`: the first position `>= p` that is not [`Side::Tpu`] (`len` if none).
     next_off_tpu: Vec<usize>,
+    /// `next_tpu[p]`: the first position `>= p` that is [`Side::Tpu`] (`len` if none).
+    next_tpu: Vec<usize>,
 }
 
 impl Sides {
@@ -49,7 +51,13 @@ impl Sides {
         let len = sides.len();
         let mut lead_in = vec![0; len + 1];
         let mut next_off_tpu = vec![len; len + 1];
+        let mut next_tpu = vec![len; len + 1];
         for p in (0..len).rev() {
+            next_tpu[p] = if sides[p] == Side::Tpu {
+                p
+            } else {
+                next_tpu[p + 1]
+            };
             lead_in[p] = if sides[p] == Side::FloatIn {
                 lead_in[p + 1] + 1
             } else {
@@ -74,6 +82,7 @@ impl Sides {
             lead_in,
             trail_out,
             next_off_tpu,
+            next_tpu,
         }
     }
 
@@ -149,6 +158,18 @@ impl Sides {
             .count()
     }
 
+    /// The maximal runs of positions on the Edge TPU.
+    pub fn tpu_runs(&self) -> usize {
+        (0..self.len())
+            .filter(|&p| self.sides[p] == Side::Tpu && (p == 0 || self.sides[p - 1] != Side::Tpu))
+            .count()
+    }
+
+    /// The first position `>= p` on the Edge TPU (`len` if none).
+    pub fn next_tpu(&self, p: usize) -> usize {
+        self.next_tpu[p.min(self.len())]
+    }
+
     /// The Edge TPU core of `range` when `range` can be an Edge TPU segment: `range` minus its
     /// leading float-in and trailing float-out ends, non-empty and all [`Side::Tpu`]. `None`
     /// when the compiler would leave more than the float ends on the CPU.
@@ -193,6 +214,8 @@ mod tests {
         assert_eq!(s.tpu_core(3..6), None);
         assert_eq!(s.tpu_core(5..6), None);
         assert_eq!(s.off_tpu_runs(), 3);
+        assert_eq!(s.tpu_runs(), 2);
+        assert_eq!((s.next_tpu(0), s.next_tpu(3), s.next_tpu(5)), (1, 4, 6));
         assert!(!s.all_on_tpu());
         assert!(Sides::all_tpu(3).all_on_tpu());
     }

@@ -92,6 +92,24 @@ pub trait SegmentCostFn {
     fn host_cores(&self) -> usize {
         1
     }
+
+    /// The maximal runs of positions the Edge TPU maps (1 by default: all of them).
+    fn tpu_runs(&self) -> usize {
+        1
+    }
+
+    /// The first position `>= start` the Edge TPU maps (`start` by default: all of them).
+    fn next_tpu_position(&self, start: usize) -> usize {
+        start
+    }
+}
+
+/// True when a plan for `tpus` Edge TPUs may run positions `range` as a CPU stage: always when
+/// the model has more runs of Edge TPU operators than there are TPUs (some run must then go to
+/// the CPU, as in the compiler's own "one TPU with the CPU tail"), else only when `range` holds
+/// no operator the Edge TPU maps (float ends and CPU operators).
+pub fn cpu_stage_allowed(cost: &dyn SegmentCostFn, range: Range<usize>, tpus: usize) -> bool {
+    cost.tpu_runs() > tpus || cost.next_tpu_position(range.start) >= range.end
 }
 
 /// The factor by which `stages` CPU stages sharing `cores` host cores slow each other down:
