@@ -61,3 +61,12 @@ mod tests {
         assert_eq!(one_line(&repeated), "outer: inner");
     }
 }
+
+/// `"2.50x faster than"` for a speed ratio of 2.5, `"2.00x slower than"` for 0.5.
+pub fn faster_or_slower(ratio: f64) -> String {
+    if ratio >= 1.0 || ratio <= 0.0 || !ratio.is_finite() {
+        format!("{ratio:.2}x faster than")
+    } else {
+        format!("{:.2}x slower than", 1.0 / ratio)
+    }
+}
