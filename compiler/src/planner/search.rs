@@ -301,9 +301,10 @@ impl Search<'_> {
                 let c = self.cpu_interval(s, e);
                 if c.is_finite() && cmp_ms(c, bound) != Ordering::Greater {
                     for k in 1..=self.cpu_max {
-                        for u in 0..=units {
-                            let Some(p) = d[k - 1][u][s] else { continue };
-                            relax(&mut d[k][u][e], p, c, 0.0, bytes, s, 0, true);
+                        let (before, after) = d.split_at_mut(k);
+                        for (prev, cur) in before[k - 1].iter().zip(after[0].iter_mut()) {
+                            let Some(p) = prev[s] else { continue };
+                            relax(&mut cur[e], p, c, 0.0, bytes, s, 0, true);
                         }
                     }
                 }
