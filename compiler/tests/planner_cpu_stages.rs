@@ -218,3 +218,65 @@ fn an_unsupported_op_in_the_middle_becomes_a_cpu_stage() {
 fn p_compiler(cost: &PlacedCost<'_>) -> f64 {
     cost.compiler_ms(0..cost.len())
 }
+
+/// `x -> FC -> RELU -> FC -> CUSTOM -> 3 x (FC -> RELU -> FC)`, width 1024 (the custom op between
+/// two FC blocks).
+fn custom_in_the_middle() -> Vec<u8> {
+    use tpupipe_runtime::schema::BuiltinOperator;
+    let mut b = tpupipe_testkit::model_builder::ModelBuilder::new();
+    let x = b.int8("x", &[1, 1024]);
+    let mut cur = x;
+    for i in 0..8 {
+        if i == 2 {
+            let c = b.int8("custom_out", &[1, 1024]);
+            b.custom_op("MyOp", &[cur], &[c]);
+            cur = c;
+        }
+        let w = b.weights(&format!("w{i}"), &[1024, 1024], 0);
+        let bias = b.bias(&format!("b{i}"), 1024);
+        let fc = b.int8(&format!("fc{i}"), &[1, 1024]);
+        b.fully_connected(cur, w, bias, fc);
+        cur = fc;
+        if i % 2 == 0 {
+            let relu = b.int8(&format!("relu{i}"), &[1, 1024]);
+            b.op(BuiltinOperator::RELU, &[fc], &[relu]);
+            cur = relu;
+        }
+    }
+    b.inputs(&[x]).outputs(&[cur]);
+    b.finish()
+}
+
+#[test]
+fn a_custom_op_between_blocks_is_a_cpu_stage_of_a_real_plan() {
+    let bytes = custom_in_the_middle();
+    for tpus in [2, 3] {
+        let report = tpupipe_compiler::Builder::from_bytes("custom.tflite", bytes.clone())
+            .tpus(tpus)
+            .host_cores(2)
+            .plan()
+            .unwrap();
+        let custom = (0..report.op_count)
+            .find(|&p| {
+                report
+                    .segments
+                    .iter()
+                    .any(|s| s.device == Device::Cpu && s.op_range[0] <= p && p < s.op_range[1])
+            })
+            .expect("a CPU stage");
+        assert_eq!(custom, 3, "{:?}", report.segments);
+        let cpu: Vec<_> = report
+            .segments
+            .iter()
+            .filter(|s| s.device == Device::Cpu)
+            .collect();
+        assert_eq!(cpu.len(), 1);
+        assert_eq!(
+            cpu[0].op_range,
+            [3, 4],
+            "only the custom op runs on the CPU"
+        );
+        assert_eq!(report.tpus, tpus);
+        assert!(report.bottleneck_ms < report.compiler_ms, "{report:#?}");
+    }
+}
