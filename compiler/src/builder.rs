@@ -309,12 +309,16 @@ impl Builder {
             Ok(b) => crate::model_file::sha256_hex(&b),
             Err(_) => "unreadable".to_string(),
         });
-        let json = serde_json::json!({
+        let mut json = serde_json::json!({
             "tpus": self.tpus, "cuts": self.cuts, "strategy": self.strategy.name(),
             "profile_sha256": profile, "interface": self.interface.name(),
             "clock": self.clock.name(), "host_link": self.host_link.name(),
             "allow_fewer": self.search.allow_fewer, "replicate": self.search.replicate,
         });
+        // Only when given, so that the keys of builds without it stay as they were.
+        if let Some(cores) = self.host_cores {
+            json["host_cores"] = cores.into();
+        }
         (self.out_dir.as_deref(), self.profile.as_deref(), json)
     }
 
