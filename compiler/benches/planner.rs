@@ -290,7 +290,7 @@ fn main() {
         "MobileNet v2 (tests/models/mobilenet_v2.tflite)",
         &mnv2,
     );
-    for name in ["mid_gather", "mid_softmax"] {
+    for name in ["mid_gather", "mid_softmax", "mid_argmax"] {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join(format!("../tests/models/cpu_stages/{name}.tflite"));
         real_model_section(
