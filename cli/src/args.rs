@@ -145,6 +145,10 @@ pub struct SearchArgs {
     /// more cuts (balanced and profiled; raises throughput, not latency).
     #[arg(long)]
     pub replicate: bool,
+    /// Host cores the plan's CPU stages share (default: this host's available parallelism);
+    /// more CPU stages than cores slow each other down.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub host_cores: Option<u64>,
 }
 
 impl CostArgs {
@@ -165,8 +169,12 @@ impl CostArgs {
 impl SearchArgs {
     /// Applies the flags to a builder.
     pub fn apply(&self, builder: Builder) -> Builder {
-        builder
+        let builder = builder
             .allow_fewer(self.allow_fewer)
-            .replicate(self.replicate)
+            .replicate(self.replicate);
+        match self.host_cores {
+            Some(n) => builder.host_cores(n as usize),
+            None => builder,
+        }
     }
 }

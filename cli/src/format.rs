@@ -41,6 +41,15 @@ pub fn one_line(e: &anyhow::Error) -> String {
         .collect()
 }
 
+/// `"2.50x faster than"` for a speed ratio of 2.5, `"2.00x slower than"` for 0.5.
+pub fn faster_or_slower(ratio: f64) -> String {
+    if ratio >= 1.0 || ratio <= 0.0 || !ratio.is_finite() {
+        format!("{ratio:.2}x faster than")
+    } else {
+        format!("{:.2}x slower than", 1.0 / ratio)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,5 +68,11 @@ mod tests {
         assert_eq!(one_line(&e), "cannot write a\\nb: disk full");
         let repeated = anyhow::anyhow!("inner").context("outer: inner");
         assert_eq!(one_line(&repeated), "outer: inner");
+    }
+
+    #[test]
+    fn ratios_read_as_faster_or_slower() {
+        assert_eq!(super::faster_or_slower(2.5), "2.50x faster than");
+        assert_eq!(super::faster_or_slower(0.5), "2.00x slower than");
     }
 }

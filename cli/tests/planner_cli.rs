@@ -92,7 +92,7 @@ fn plan_json_has_segments_and_totals() {
     assert_eq!(
         table
             .lines()
-            .filter(|l| l.trim_start().starts_with(char::is_numeric))
+            .filter(|l| matches!(l.split_whitespace().nth(1), Some("edgetpu" | "cpu")))
             .count(),
         2
     );

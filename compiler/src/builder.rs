@@ -68,6 +68,7 @@ pub struct Builder {
     clock: Clock,
     host_link: HostLink,
     search: SearchOptions,
+    host_cores: Option<usize>,
     out_dir: Option<PathBuf>,
     pub(crate) compile: crate::compile::CompileSettings,
     pub(crate) host_cost: crate::placement::HostCostSetting,
@@ -110,6 +111,7 @@ impl Builder {
             clock: Clock::default(),
             host_link: HostLink::default(),
             search: SearchOptions::EXACT,
+            host_cores: None,
             out_dir: None,
             compile: crate::compile::CompileSettings::default(),
             host_cost: crate::placement::HostCostSetting::default(),
@@ -203,7 +205,18 @@ impl Builder {
         self.with_profile(LoadedModel::new(self.open()?)?)
     }
 
+    /// Host cores the plan's CPU stages share (default: the host's available parallelism). A
+    /// plan with more CPU stages than cores charges each `stages / cores` times its host time.
+    pub fn host_cores(mut self, cores: usize) -> Builder {
+        self.host_cores = Some(cores.max(1));
+        self
+    }
+
     fn with_profile(&self, model: LoadedModel) -> Result<LoadedModel, Error> {
+        let model = match self.host_cores {
+            Some(n) => model.with_host_cores(n),
+            None => model,
+        };
         match &self.profile {
             Some(path) => model.with_profile(path),
             None => Ok(model),
@@ -298,12 +311,16 @@ impl Builder {
             Ok(b) => crate::model_file::sha256_hex(&b),
             Err(_) => "unreadable".to_string(),
         });
-        let json = serde_json::json!({
+        let mut json = serde_json::json!({
             "tpus": self.tpus, "cuts": self.cuts, "strategy": self.strategy.name(),
             "profile_sha256": profile, "interface": self.interface.name(),
             "clock": self.clock.name(), "host_link": self.host_link.name(),
             "allow_fewer": self.search.allow_fewer, "replicate": self.search.replicate,
         });
+        // Only when given, so that the keys of builds without it stay as they were.
+        if let Some(cores) = self.host_cores {
+            json["host_cores"] = cores.into();
+        }
         (self.out_dir.as_deref(), self.profile.as_deref(), json)
     }
 
@@ -347,7 +364,17 @@ impl Builder {
             Some(cuts) => {
                 let (cuts, strategy) = choose_cuts(model.graph(), self.tpus, Some(cuts.clone()))?;
                 let n = cuts.segment_count();
-                Ok((Layout::pipeline(cuts.positions().to_vec()), strategy, n))
+                let mut layout = Layout::pipeline(cuts.positions().to_vec());
+                // A given segment the compiler would not map whole runs on the CPU.
+                if let Some(p) = ctx.placement() {
+                    for (i, r) in cuts.segments().enumerate() {
+                        if p.sides().tpu_core(r).is_none() {
+                            layout.devices[i] = tpupipe_runtime::plan::Device::Cpu;
+                        }
+                    }
+                }
+                let n = if layout.tpus() == 0 { n } else { layout.tpus() };
+                Ok((layout, strategy, n))
             }
             None => {
                 let n = self.tpus.ok_or(PlanError::NoSegments)?;

@@ -5,8 +5,11 @@ use crate::cost::from_graph::GraphCost;
 use crate::cost::CostModel;
 use crate::graph::Graph;
 use crate::model_file::ModelFile;
+use crate::placement::{HostClass, HostCost, Placement};
 use crate::planner::context::PlanContext;
 use crate::planner::model_cost::ModelCost;
+use crate::planner::placed_cost::StagePlacement;
+use crate::planner::sides::Sides;
 use crate::Error;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -21,6 +24,12 @@ pub struct LoadedModel {
     sha256: OnceLock<String>,
     name: String,
     profile: Option<ProfileIndex>,
+    host_cores: usize,
+}
+
+/// The host cores CPU stages share when not told: the host's available parallelism.
+pub fn default_host_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 impl LoadedModel {
@@ -38,6 +47,7 @@ impl LoadedModel {
             sha256: OnceLock::new(),
             name,
             profile: None,
+            host_cores: default_host_cores(),
         })
     }
 
@@ -47,6 +57,25 @@ impl LoadedModel {
         let index = profile.validate(path, &self.name, self.sha256(), self.graph.len())?;
         self.profile = Some(index);
         Ok(self)
+    }
+
+    /// The same model, planned for `cores` host cores shared by its CPU stages (default: the
+    /// host's available parallelism).
+    pub fn with_host_cores(mut self, cores: usize) -> LoadedModel {
+        self.host_cores = cores.max(1);
+        self
+    }
+
+    /// Where each operator runs ([`Placement::predict`]) and what the host costs (the rates of
+    /// an x86-64 desktop, [`HostClass::X86Desktop`], on the configured cores).
+    pub fn stage_placement(&self) -> Result<StagePlacement, Error> {
+        let view = self.file.view()?;
+        let placement = Placement::predict(&view, &self.graph);
+        let host = HostCost::from_rates(&self.graph, HostClass::X86Desktop, self.host_cores);
+        Ok(StagePlacement::new(
+            Sides::from_placement(&placement, &self.graph),
+            host,
+        ))
     }
 
     /// The model file.
@@ -80,7 +109,8 @@ impl LoadedModel {
     }
 
     /// Runs `f` with a planning context over this model's costs under `cost` (and the profile,
-    /// if loaded). The context borrows the graph's cost tables, which live only for the call.
+    /// if loaded), knowing where each operator runs ([`LoadedModel::stage_placement`]). The
+    /// context borrows the graph's cost tables, which live only for the call.
     pub fn with_context<R>(&self, cost: CostModel, f: impl FnOnce(&PlanContext<'_>) -> R) -> R {
         let source = GraphCost::new(&self.graph);
         let ctx = PlanContext::new(
@@ -88,6 +118,11 @@ impl LoadedModel {
             Some(&self.graph),
             self.profile.clone(),
         );
+        // The file was verified when the graph was built, so its view opens again.
+        let ctx = match self.stage_placement() {
+            Ok(p) => ctx.with_placement(p),
+            Err(_) => ctx,
+        };
         f(&ctx)
     }
 }

@@ -146,6 +146,8 @@ impl<'a> Split<'a> {
             params_bottleneck_ms: None,
             speedup_vs_one_tpu: None,
             speedup_vs_params: None,
+            compiler_ms: None,
+            speedup_vs_compiler: None,
             op_count: g.len(),
             model_inputs: names(g.model_inputs()),
             model_outputs: names(g.model_outputs()),

@@ -172,13 +172,7 @@ fn replication_copies_a_model_that_fits_and_the_shared_wire_caps_the_copies() {
     let m = SyntheticModel::conv_family(256);
     let cost = ModelCost::new(&m, CostModel::default());
     let layout = replicated_layout(&cost, 4).unwrap();
-    assert_eq!(
-        layout,
-        Layout {
-            cuts: vec![],
-            replicas: vec![4]
-        }
-    );
+    assert_eq!(layout, Layout::replicated(vec![], vec![4]));
     let single = cost.stage_ms(0..m.len());
     let obj = Objective::of_layout(&cost, &layout);
     assert!(obj.bottleneck_ms < single / 3.5, "{obj:?} vs {single}");

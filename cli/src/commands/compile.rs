@@ -225,7 +225,12 @@ pub fn summary(o: &CompileOutcome) -> String {
         "{:>3}  {:>10}  {:>10}  {:>7}  compiled file\n",
         "seg", "on chip", "streamed", "CPU ops"
     ));
-    for (s, r) in o.plan.segments.iter().zip(&o.reports) {
+    let tpu_segments = o
+        .plan
+        .segments
+        .iter()
+        .filter(|s| s.device() == tpupipe_runtime::plan::Device::EdgeTpu);
+    for (s, r) in tpu_segments.zip(&o.reports) {
         out.push_str(&format!(
             "{:>3}  {:>10}  {:>10}  {:>7}  {}\n",
             s.index,

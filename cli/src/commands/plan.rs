@@ -13,6 +13,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use tpupipe_compiler::planner::profiled::CostOrigin;
 use tpupipe_compiler::{Builder, PlanReport};
+use tpupipe_runtime::plan::Device;
 use tpupipe_runtime::ByteCount;
 
 /// Arguments of `tpupipe plan`.
@@ -59,8 +60,9 @@ pub fn table(report: &PlanReport) -> String {
     let replicated = report.segments.iter().any(|s| s.replicas > 1);
     let _ = writeln!(
         out,
-        "{:>3}  {:>11}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}  {:>9}{}",
+        "{:>3}  {:>7}  {:>11}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}  {:>9}{}",
         "seg",
+        "device",
         "ops",
         "params",
         "on-chip",
@@ -74,8 +76,9 @@ pub fn table(report: &PlanReport) -> String {
     for s in &report.segments {
         let _ = writeln!(
             out,
-            "{:>3}  {:>11}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}  {:>9.3}{}{}",
+            "{:>3}  {:>7}  {:>11}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}  {:>9.3}{}{}{}",
             s.index,
+            s.device.name(),
             format!("[{}, {})", s.op_range[0], s.op_range[1]),
             ByteCount(s.param_bytes).to_string(),
             ByteCount(s.on_chip_bytes).to_string(),
@@ -94,6 +97,13 @@ pub fn table(report: &PlanReport) -> String {
                 CostOrigin::ProfileBytes => "  (profile bytes)",
                 CostOrigin::Measured => "  (measured)",
                 CostOrigin::Failed => "  (unusable: its compile failed)",
+            },
+            if s.partly_on_cpu {
+                "  (the compiler would leave part of it on the CPU)"
+            } else if s.host_ms > 0.0 && s.device == Device::EdgeTpu {
+                "  (float ends on the host)"
+            } else {
+                ""
             }
         );
     }
@@ -128,6 +138,12 @@ pub fn table(report: &PlanReport) -> String {
         report.single_tpu_ms,
         report.speedup_vs_params,
         report.params_bottleneck_ms
+    );
+    let _ = writeln!(
+        out,
+        "{} the Edge TPU compiler's own placement ({:.3} ms: one Edge TPU subgraph on one TPU, the rest on the CPU)",
+        crate::format::faster_or_slower(report.speedup_vs_compiler),
+        report.compiler_ms
     );
     out
 }

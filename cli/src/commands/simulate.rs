@@ -7,9 +7,11 @@ use clap::Args;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use tpupipe_compiler::planner::Cuts;
+use tpupipe_compiler::planner::context::PlanningError;
+use tpupipe_compiler::planner::{Cuts, PlanError};
 use tpupipe_compiler::svg::{LineChart, Series};
 use tpupipe_compiler::{Builder, Clock, HostLink, Interface, Strategy};
+use tpupipe_runtime::plan::Device;
 
 /// Arguments of `tpupipe simulate`.
 #[derive(Debug, Args)]
@@ -49,8 +51,10 @@ pub struct SimulatePoint {
     pub strategy: Strategy,
     /// The cuts.
     pub cuts: Vec<usize>,
-    /// TPUs running each segment (more than 1 only with `--replicate`).
+    /// TPUs running each segment (more than 1 only with `--replicate`; 1 for a CPU stage).
     pub replicas: Vec<usize>,
+    /// Where each segment runs (`edgetpu` or `cpu`).
+    pub devices: Vec<Device>,
     /// Slowest stage plus host overhead, ms.
     pub bottleneck_ms: f64,
     /// End-to-end latency, ms.
@@ -110,7 +114,12 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
                 if strategy == Strategy::Params && tpus > model.op_count() {
                     continue;
                 }
-                let s = ctx.summary(strategy, tpus, builder.search_options())?;
+                let s = match ctx.summary(strategy, tpus, builder.search_options()) {
+                    Ok(s) => s,
+                    // Too few operators the Edge TPU maps whole for this many TPUs.
+                    Err(PlanningError::Plan(PlanError::NoTpuLayout { .. })) => continue,
+                    Err(e) => return Err(e.into()),
+                };
                 single = s.single_tpu_ms;
                 points.push(SimulatePoint {
                     tpus,
@@ -118,6 +127,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
                     strategy,
                     cuts: s.plan.cuts.clone(),
                     replicas: s.plan.pipeline.replicas.clone(),
+                    devices: s.plan.segments.iter().map(|g| g.device).collect(),
                     bottleneck_ms: s.plan.pipeline.bottleneck_ms,
                     latency_ms: s.plan.pipeline.latency_ms,
                     throughput_per_s: s.plan.pipeline.throughput_per_s,
@@ -190,10 +200,11 @@ fn table(out: &SimulateOutput) -> String {
     );
     let _ = writeln!(
         s,
-        "{:>4}  {:<9}  {:>4}  {:>13}  {:>11}  {:>12}  {:>8}  {:>9}",
+        "{:>4}  {:<9}  {:>4}  {:>3}  {:>13}  {:>11}  {:>12}  {:>8}  {:>9}",
         "TPUs",
         "strategy",
         "used",
+        "cpu",
         "bottleneck ms",
         "latency ms",
         "throughput/s",
@@ -203,10 +214,11 @@ fn table(out: &SimulateOutput) -> String {
     for p in &out.points {
         let _ = writeln!(
             s,
-            "{:>4}  {:<9}  {:>4}  {:>13.3}  {:>11.3}  {:>12.1}  {:>7.2}x  {:>8.2}x",
+            "{:>4}  {:<9}  {:>4}  {:>3}  {:>13.3}  {:>11.3}  {:>12.1}  {:>7.2}x  {:>8.2}x",
             p.tpus,
             p.strategy.name(),
             p.tpus_used,
+            p.devices.iter().filter(|&&d| d == Device::Cpu).count(),
             p.bottleneck_ms,
             p.latency_ms,
             p.throughput_per_s,

@@ -6,6 +6,7 @@ use anyhow::{bail, Context as _};
 use clap::Args;
 use std::path::PathBuf;
 use tpupipe_compiler::{Builder, Plan};
+use tpupipe_runtime::plan::Device;
 use tpupipe_runtime::ByteCount;
 
 /// Arguments of `tpupipe split`.
@@ -94,15 +95,27 @@ pub fn summary(plan: &Plan) -> String {
         plan.strategy,
         plan.cuts
     );
-    let replicated = plan.tpus_used.is_some();
-    if let Some(used) = plan.tpus_used {
+    let replicated = plan.segments.iter().any(|s| s.replica_count() > 1);
+    let cpu_stages = plan
+        .segments
+        .iter()
+        .filter(|s| s.device() == Device::Cpu)
+        .count();
+    if let Some(used) = plan.tpus_used.filter(|_| replicated) {
         out.push_str(&format!(
             "on {used} TPUs: a segment on k TPUs runs as k copies that take inferences in turn\n"
         ));
     }
+    if cpu_stages > 0 {
+        out.push_str(&format!(
+            "{} Edge TPU segment(s) and {cpu_stages} CPU stage(s) (run on the interpreter)\n",
+            plan.segments.len() - cpu_stages
+        ));
+    }
     out.push_str(&format!(
-        "{:>3}  {:>9}  {:>4}  {:>10}  {:>9}  {:>10}  {:>10}  {}{}\n",
+        "{:>3}  {:>7}  {:>9}  {:>4}  {:>10}  {:>9}  {:>10}  {:>10}  {}{}\n",
         "seg",
+        "device",
         "positions",
         "ops",
         "params",
@@ -114,8 +127,9 @@ pub fn summary(plan: &Plan) -> String {
     ));
     for s in &plan.segments {
         out.push_str(&format!(
-            "{:>3}  {:>9}  {:>4}  {:>10}  {:>9}  {:>10}  {:>10}  {}{}\n",
+            "{:>3}  {:>7}  {:>9}  {:>4}  {:>10}  {:>9}  {:>10}  {:>10}  {}{}\n",
             s.index,
+            s.device().name(),
             format!("{}..{}", s.op_range[0], s.op_range[1]),
             s.op_count,
             ByteCount(s.param_bytes).to_string(),
@@ -137,6 +151,12 @@ pub fn summary(plan: &Plan) -> String {
     ) {
         out.push_str(&format!(
             "predicted: bottleneck {b:.3} ms, {t:.1} inferences/s, {x:.2}x over one TPU\n"
+        ));
+    }
+    if let Some(c) = plan.speedup_vs_compiler {
+        out.push_str(&format!(
+            "{} the Edge TPU compiler's own placement\n",
+            crate::format::faster_or_slower(c)
         ));
     }
     out

@@ -27,6 +27,8 @@ pub fn plan_expr(plan: &Plan) -> TokenStream {
     let params_bottleneck_ms = float(plan.params_bottleneck_ms);
     let speedup_vs_one_tpu = float(plan.speedup_vs_one_tpu);
     let speedup_vs_params = float(plan.speedup_vs_params);
+    let compiler_ms = float(plan.compiler_ms);
+    let speedup_vs_compiler = float(plan.speedup_vs_compiler);
     let op_count = plan.op_count;
     let model_inputs = strings(&plan.model_inputs);
     let model_outputs = strings(&plan.model_outputs);
@@ -52,6 +54,8 @@ pub fn plan_expr(plan: &Plan) -> TokenStream {
             params_bottleneck_ms: #params_bottleneck_ms,
             speedup_vs_one_tpu: #speedup_vs_one_tpu,
             speedup_vs_params: #speedup_vs_params,
+            compiler_ms: #compiler_ms,
+            speedup_vs_compiler: #speedup_vs_compiler,
             op_count: #op_count,
             model_inputs: #model_inputs,
             model_outputs: #model_outputs,

@@ -161,13 +161,13 @@ pub struct CompileOutcome {
     pub plan: Plan,
     /// `DIR/<stem>_plan.json`.
     pub plan_path: PathBuf,
-    /// The CPU segments, in order.
+    /// The segments' `.tflite` files (every segment, CPU stages included), in order.
     pub segment_paths: Vec<PathBuf>,
-    /// The compiled segments, in order.
+    /// The compiled Edge TPU segments, in order (CPU stages are not compiled).
     pub edgetpu_paths: Vec<PathBuf>,
-    /// The operation logs, in order.
+    /// The operation logs of the Edge TPU segments, in order.
     pub log_paths: Vec<PathBuf>,
-    /// The compiler's report of each segment.
+    /// The compiler's report of each Edge TPU segment.
     pub reports: Vec<CompileReport>,
     /// What the user should know (streaming segments and how many TPUs would avoid it,
     /// operators on the CPU, a damaged cache entry that was rebuilt).
@@ -415,6 +415,10 @@ fn build(
     let mut plan = split.plan;
     let mut jobs = Vec::new();
     for (seg, path) in plan.segments.iter().zip(&split.segment_paths) {
+        if seg.device() == tpupipe_runtime::plan::Device::Cpu {
+            // A CPU stage stays as its .tflite, run by the interpreter.
+            continue;
+        }
         let stem = outputs::segment_stem(&seg.file);
         if memo.reusable(seg.op_range, stem).is_none() {
             jobs.push(SegmentJob {
@@ -435,7 +439,7 @@ fn build(
     let mut fresh = fresh.into_iter();
     let mut jobs = jobs.iter().peekable();
     let mut compiled: Vec<CompiledSegment> = Vec::with_capacity(plan.segments.len());
-    for seg in &plan.segments {
+    for seg in outputs::tpu_segments(&plan) {
         if jobs.peek().is_some_and(|j| j.index == seg.index) {
             jobs.next();
             compiled.push(fresh.next().expect("one result per job"));
@@ -525,14 +529,10 @@ fn outcome(
     CompileOutcome {
         plan_path: out(outputs::plan_name(&inputs.stem)),
         segment_paths: plan.segments.iter().map(|s| out(s.file.clone())).collect(),
-        edgetpu_paths: plan
-            .segments
-            .iter()
+        edgetpu_paths: outputs::tpu_segments(&plan)
             .map(|s| out(outputs::edgetpu_name(&s.file)))
             .collect(),
-        log_paths: plan
-            .segments
-            .iter()
+        log_paths: outputs::tpu_segments(&plan)
             .map(|s| out(outputs::log_name(&s.file)))
             .collect(),
         plan,

@@ -6,8 +6,16 @@ use crate::edgetpu::report::build_report;
 use crate::edgetpu::verify::verify_output;
 use crate::edgetpu::{CompileReport, CompiledSegment, DriverError, SegmentJob};
 use std::path::Path;
-use tpupipe_runtime::plan::Plan;
+use tpupipe_runtime::plan::{Device, Plan, Segment};
 use tpupipe_runtime::ByteCount;
+
+/// The plan's Edge TPU segments, in order: the ones `edgetpu_compiler` compiles (CPU stages
+/// stay as their `.tflite`, run by the interpreter).
+pub fn tpu_segments(plan: &Plan) -> impl Iterator<Item = &Segment> {
+    plan.segments
+        .iter()
+        .filter(|s| s.device() == Device::EdgeTpu)
+}
 
 /// `net_segment_0_of_2` for `net_segment_0_of_2.tflite`.
 pub fn segment_stem(file: &str) -> &str {
@@ -68,6 +76,7 @@ pub fn strip_work_dirs(text: &str, work_root: &Path) -> String {
 
 /// Writes each compiled segment, its log and stdout (paths under `work_root` stripped) into
 /// `dir`, records the files and the compiler's bytes in `plan` and rewrites the plan file.
+/// `compiled` holds one entry per Edge TPU segment ([`tpu_segments`]).
 pub fn write_compiled(
     dir: &Path,
     plan: &mut Plan,
@@ -75,7 +84,11 @@ pub fn write_compiled(
     compiled: &[CompiledSegment],
     work_root: &Path,
 ) -> Result<(), crate::Error> {
-    for (seg, c) in plan.segments.iter_mut().zip(compiled) {
+    let tpu = plan
+        .segments
+        .iter_mut()
+        .filter(|s| s.device() == Device::EdgeTpu);
+    for (seg, c) in tpu.zip(compiled) {
         let name = edgetpu_name(&seg.file);
         write(&dir.join(&name), &c.edgetpu_model)?;
         let log = strip_work_dirs(&c.log, work_root);
@@ -90,10 +103,9 @@ pub fn write_compiled(
 }
 
 /// Re-reads the reports of a build in `dir` from the stdout and log files, checking each
-/// compiled segment against its segment as a fresh compile does.
+/// compiled segment against its segment as a fresh compile does (one per Edge TPU segment).
 pub fn read_reports(dir: &Path, plan: &Plan) -> Result<Vec<CompileReport>, DriverError> {
-    plan.segments
-        .iter()
+    tpu_segments(plan)
         .map(|seg| {
             let stem = segment_stem(&seg.file).to_string();
             let io = |what: &str, source| DriverError::Io {
@@ -123,7 +135,8 @@ pub fn read_reports(dir: &Path, plan: &Plan) -> Result<Vec<CompileReport>, Drive
 }
 
 /// The build's warnings: the reports' (less their streaming lines) and, for each segment that
-/// streams, how many TPUs would keep the model on chip.
+/// streams, how many TPUs would keep the model on chip. `reports` holds one entry per Edge TPU
+/// segment ([`tpu_segments`]).
 pub fn build_warnings(plan: &Plan, reports: &[CompileReport]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let total: u64 = reports
@@ -142,7 +155,8 @@ pub fn build_warnings(plan: &Plan, reports: &[CompileReport]) -> Vec<String> {
         .max()
         .filter(|&c| c > 0);
     let tpus = plan.tpus_used.unwrap_or(plan.tpus);
-    for (i, r) in reports.iter().enumerate() {
+    for (seg, r) in tpu_segments(plan).zip(reports) {
+        let i = seg.index;
         let prefix = format!("segment {i} streams ");
         out.extend(
             r.warnings

@@ -3,7 +3,7 @@
 
 use super::context::PlanSummary;
 use crate::cost::{Clock, HostLink, Interface};
-use tpupipe_runtime::plan::Plan;
+use tpupipe_runtime::plan::{Device, Plan};
 
 /// Fills the optional cost fields of `plan` from `summary` (same cuts).
 pub(crate) fn annotate_plan(
@@ -18,10 +18,18 @@ pub(crate) fn annotate_plan(
         seg.on_chip_bytes = Some(report.on_chip_bytes);
         seg.off_chip_bytes = Some(report.off_chip_bytes);
         seg.latency_ms = Some(report.latency_ms);
+        seg.device = Some(report.device);
     }
-    if summary.plan.segments.iter().any(|s| s.replicas > 1) {
+    let cpu_stages = summary
+        .plan
+        .segments
+        .iter()
+        .any(|s| s.device == Device::Cpu);
+    if cpu_stages || summary.plan.segments.iter().any(|s| s.replicas > 1) {
         for (seg, report) in plan.segments.iter_mut().zip(&summary.plan.segments) {
-            seg.replicas = Some(report.replicas);
+            if report.replicas > 1 {
+                seg.replicas = Some(report.replicas);
+            }
         }
         plan.tpus_used = Some(summary.tpus);
     }
@@ -37,4 +45,6 @@ pub(crate) fn annotate_plan(
     plan.params_bottleneck_ms = Some(summary.params_bottleneck_ms);
     plan.speedup_vs_one_tpu = Some(summary.speedup_vs_one_tpu);
     plan.speedup_vs_params = Some(summary.speedup_vs_params);
+    plan.compiler_ms = Some(summary.compiler_ms);
+    plan.speedup_vs_compiler = Some(summary.speedup_vs_compiler);
 }

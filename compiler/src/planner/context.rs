@@ -1,13 +1,14 @@
 //! Planning one model: choose cuts with a strategy, evaluate them, and summarise a plan with
 //! its comparisons (one TPU, the `params` split).
 
-use super::balanced::balanced_cuts;
-use super::layout::Layout;
+use super::balanced::balanced_layout;
+use super::layout::{Device, Layout};
 use super::model_cost::ModelCost;
 use super::params::{equal_param_cuts, params_cuts};
+use super::placed_cost::{PlacedCost, StagePlacement};
 use super::profiled::{CostOrigin, ProfiledCost};
 use super::replicated::replicated_layout;
-use super::strategy::{SegmentCostFn, Strategy};
+use super::strategy::{cpu_contention, SegmentCostFn, Strategy};
 use super::{Cuts, PlanError};
 use crate::cost::pipeline::{replicated_pipeline, PipelineEstimate};
 use crate::cost::SegmentEstimate;
@@ -55,6 +56,9 @@ impl SearchOptions {
 pub struct SegmentReport {
     /// Index in the pipeline, from 0.
     pub index: usize,
+    /// Where the stage runs: `edgetpu` (its float ends, if any, as host work in the same
+    /// invoke) or `cpu` (tpupipe's interpreter).
+    pub device: Device,
     /// Positions `[start, end)` in the execution order.
     pub op_range: [usize; 2],
     /// Parameter bytes in the file.
@@ -75,6 +79,14 @@ pub struct SegmentReport {
     pub replicas: usize,
     /// Time the segment keeps the host wire busy per inference (part of `latency_ms`), ms.
     pub wire_ms: f64,
+    /// Host CPU work in the stage (part of `latency_ms`), ms: a CPU stage's whole time
+    /// (contention included), an Edge TPU stage's float ends, or what the Edge TPU compiler
+    /// would leave on the CPU of a segment it cannot map whole.
+    pub host_ms: f64,
+    /// True for an Edge TPU segment the compiler would not map whole (a `params` or manual cut
+    /// through CPU operators): its `latency_ms` is the compiler's own placement of it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub partly_on_cpu: bool,
     /// Where `latency_ms` came from.
     pub cost_origin: CostOrigin,
 }
@@ -109,6 +121,11 @@ pub struct PlanSummary {
     pub speedup_vs_one_tpu: f64,
     /// The `params` split's bottleneck over this plan's.
     pub speedup_vs_params: f64,
+    /// The Edge TPU compiler's own placement of the whole model on one TPU (its one Edge TPU
+    /// subgraph, everything else on the CPU), ms.
+    pub compiler_ms: f64,
+    /// The compiler's own placement over this plan's bottleneck.
+    pub speedup_vs_compiler: f64,
 }
 
 /// Everything needed to plan one model.
@@ -116,6 +133,7 @@ pub struct PlanContext<'a> {
     cost: ModelCost<'a>,
     graph: Option<&'a Graph>,
     profile: Option<ProfileIndex>,
+    placement: Option<StagePlacement>,
 }
 
 enum Costs<'c> {
@@ -151,6 +169,29 @@ impl<'a> PlanContext<'a> {
             cost,
             graph,
             profile,
+            placement: None,
+        }
+    }
+
+    /// The same context knowing where each operator runs: plans may then have CPU stages and
+    /// never put on an Edge TPU what the compiler would not map ([`super::placed_cost`]).
+    /// Without one, every operator is costed as Edge TPU work.
+    pub fn with_placement(mut self, placement: StagePlacement) -> Self {
+        assert_eq!(placement.sides().len(), self.len(), "one side per position");
+        self.placement = Some(placement);
+        self
+    }
+
+    /// The placement, if known.
+    pub fn placement(&self) -> Option<&StagePlacement> {
+        self.placement.as_ref()
+    }
+
+    /// Runs `f` with `cost` under the placement, if any.
+    fn placed<R>(&self, cost: &dyn SegmentCostFn, f: impl FnOnce(&dyn SegmentCostFn) -> R) -> R {
+        match &self.placement {
+            Some(p) => f(&PlacedCost::new(cost, p)),
+            None => f(cost),
         }
     }
 
@@ -223,15 +264,17 @@ impl<'a> PlanContext<'a> {
                 self.costs()
             }
         };
-        let cost = costs.as_fn();
-        Ok(if options.replicate {
-            replicated_layout(cost, tpus)?
-        } else {
-            Layout::pipeline(balanced_cuts(cost, tpus, options.allow_fewer)?)
-        })
+        Ok(self.placed(costs.as_fn(), |cost| {
+            if options.replicate {
+                replicated_layout(cost, tpus)
+            } else {
+                balanced_layout(cost, tpus, options.allow_fewer)
+            }
+        })?)
     }
 
-    /// The cuts `strategy` chooses for `tpus` TPUs, one TPU per segment.
+    /// The cuts `strategy` chooses for `tpus` TPUs, one TPU per Edge TPU segment (see
+    /// [`PlanContext::layout`] for the devices).
     pub fn cuts(
         &self,
         strategy: Strategy,
@@ -260,28 +303,74 @@ impl<'a> PlanContext<'a> {
                 replicas: layout.replicas.clone(),
             });
         }
+        if layout.devices.len() != checked.segment_count() {
+            return Err(PlanError::BadReplicas {
+                segments: checked.segment_count(),
+                replicas: layout.replicas.clone(),
+            });
+        }
         let costs = self.costs();
+        let factor = cpu_contention(
+            layout.cpu_stages(),
+            self.placement.as_ref().map_or(1, |p| p.host().cores),
+        );
         let segments: Vec<SegmentReport> = layout
             .ranges(self.len())
             .into_iter()
             .zip(&layout.replicas)
             .enumerate()
             .map(|(index, (r, &replicas))| {
-                let (e, origin) = costs.estimate(r.clone());
-                SegmentReport {
+                let device = layout.device(index);
+                let (whole, origin) = costs.estimate(r.clone());
+                let mut report = SegmentReport {
                     index,
+                    device,
                     op_range: [r.start, r.end],
-                    param_bytes: e.param_bytes,
-                    on_chip_bytes: e.on_chip_bytes,
-                    off_chip_bytes: e.off_chip_bytes,
-                    macs: e.macs,
-                    input_bytes: e.bytes_in,
-                    output_bytes: e.bytes_out,
-                    latency_ms: e.total_ms,
+                    param_bytes: whole.param_bytes,
+                    on_chip_bytes: whole.on_chip_bytes,
+                    off_chip_bytes: whole.off_chip_bytes,
+                    macs: whole.macs,
+                    input_bytes: whole.bytes_in,
+                    output_bytes: whole.bytes_out,
+                    latency_ms: whole.total_ms,
                     replicas,
-                    wire_ms: e.link_ms,
+                    wire_ms: whole.link_ms,
+                    host_ms: 0.0,
+                    partly_on_cpu: false,
                     cost_origin: origin,
+                };
+                let Some(p) = &self.placement else {
+                    return report;
+                };
+                if device == Device::Cpu {
+                    let ms = p.host_ms(r.clone()) * factor;
+                    report.on_chip_bytes = 0;
+                    report.off_chip_bytes = 0;
+                    report.latency_ms = ms;
+                    report.host_ms = ms;
+                    report.wire_ms = 0.0;
+                    report.cost_origin = CostOrigin::Model;
+                    return report;
                 }
+                let core = p.sides().tpu_core(r.clone());
+                report.partly_on_cpu = core.is_none();
+                let core = core.unwrap_or_else(|| p.sides().compiler_tpu_range(r.clone()));
+                let host = p.host_ms(r.start..core.start) + p.host_ms(core.end..r.end);
+                if core.is_empty() {
+                    report.on_chip_bytes = 0;
+                    report.off_chip_bytes = 0;
+                    report.latency_ms = host;
+                    report.wire_ms = 0.0;
+                } else if core != r {
+                    let (e, origin) = costs.estimate(core);
+                    report.on_chip_bytes = e.on_chip_bytes;
+                    report.off_chip_bytes = e.off_chip_bytes;
+                    report.latency_ms = e.total_ms + host;
+                    report.wire_ms = e.link_ms;
+                    report.cost_origin = origin;
+                }
+                report.host_ms = host;
+                report
             })
             .collect();
         let stage: Vec<f64> = segments.iter().map(|s| s.latency_ms).collect();
@@ -327,7 +416,12 @@ impl<'a> PlanContext<'a> {
         requested_tpus: usize,
     ) -> Result<PlanSummary, PlanningError> {
         let plan = self.evaluate_layout(layout)?;
-        let single_tpu_ms = self.costs().as_fn().stage_ms(0..self.len());
+        let costs = self.costs();
+        let single_tpu_ms = self.placed(costs.as_fn(), |c| c.stage_ms(0..self.len()));
+        let compiler_ms = match &self.placement {
+            Some(p) => PlacedCost::new(costs.as_fn(), p).compiler_ms(0..self.len()),
+            None => single_tpu_ms,
+        };
         let params_tpus = requested_tpus.max(layout.tpus()).min(self.len());
         let params = self.evaluate(&self.params_cuts(params_tpus)?)?;
         let bottleneck = plan.pipeline.bottleneck_ms;
@@ -339,6 +433,8 @@ impl<'a> PlanContext<'a> {
             params_bottleneck_ms: params.pipeline.bottleneck_ms,
             speedup_vs_one_tpu: single_tpu_ms / bottleneck,
             speedup_vs_params: params.pipeline.bottleneck_ms / bottleneck,
+            compiler_ms,
+            speedup_vs_compiler: compiler_ms / bottleneck,
             plan,
         })
     }

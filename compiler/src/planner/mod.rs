@@ -12,6 +12,8 @@
 //!   [`tpupipe_runtime::plan::profile`], the model elsewhere).
 //! - [`replicated`]: `balanced` (or `profiled`) where a segment may also run on several TPUs
 //!   taking inferences in turn ([`layout`]).
+//! - [`sides`] and [`placed_cost`]: where each operator may run (Edge TPU, float ends fused as
+//!   host work, CPU stages) and what candidate segments then cost;
 //! - [`search`]: the exact search behind `balanced`, `profiled` and replication;
 //!   [`brute_force`]: the test oracle; [`context`]: planning and summarising one model;
 //!   `annotate`: cost figures for split plans; [`report`]: a plan's figures as `tpupipe plan`
@@ -24,10 +26,12 @@ pub mod context;
 pub mod layout;
 pub mod model_cost;
 pub mod params;
+pub mod placed_cost;
 pub mod profiled;
 pub mod replicated;
 pub mod report;
 pub mod search;
+pub mod sides;
 pub mod strategy;
 
 use std::ops::Range;
@@ -78,6 +82,13 @@ pub enum PlanError {
         segments: usize,
         /// The replica counts given.
         replicas: Vec<usize>,
+    },
+    /// No layout with this many Edge TPU segments exists: every Edge TPU segment needs an
+    /// operator the Edge TPU maps and nothing else the compiler would leave on the CPU.
+    #[error("cannot plan {tpus} Edge TPU segment(s): the model has too few operators the Edge TPU compiler maps whole (try fewer TPUs, or --allow-fewer)")]
+    NoTpuLayout {
+        /// Edge TPU segments asked for.
+        tpus: usize,
     },
     /// The cut list does not match the requested number of segments.
     #[error("{segments} segments need {} cuts, but {cuts} were given", segments - 1)]

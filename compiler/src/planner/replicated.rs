@@ -1,5 +1,6 @@
 //! Balanced planning with replicated stages: the exact optimum over every cut list *and* every
-//! way to share `N` TPUs among the segments (each at least one, at most `N` in total).
+//! way to share `N` TPUs among the Edge TPU segments (each at least one, at most `N` in total),
+//! with CPU stages (one host worker each, never replicated) where the cost allows them.
 //!
 //! A segment on `r` TPUs that take inferences in turn delivers a result every
 //! `(stage + host overhead) / r` ms; latency is unchanged. Replication wins where no cut can:
@@ -10,7 +11,7 @@
 
 use super::balanced::CostTable;
 use super::layout::Layout;
-use super::search::{optimal_layout, Shape};
+use super::search::{optimal_placed_layout, Shape};
 use super::strategy::{Objective, SegmentCostFn};
 use super::{Cuts, PlanError};
 use crate::cost::calibration::HOST_STAGE_OVERHEAD_MS;
@@ -23,16 +24,26 @@ pub fn replicated_layout(cost: &dyn SegmentCostFn, tpus: usize) -> Result<Layout
     }
     Cuts::check_segment_count(1, cost.len())?;
     let single = Layout::pipeline(Vec::new());
-    if tpus == 1 {
-        return Ok(single);
-    }
+    let single_ok = cost.tpu_feasible(0..cost.len());
     let table = CostTable::new(cost);
-    let multi = optimal_layout(&table, Shape::Replicated(tpus), HOST_STAGE_OVERHEAD_MS)
-        .expect("one segment on one TPU is always a layout");
-    let better = Objective::of_layout(cost, &multi).compare(&Objective::of_layout(cost, &single));
-    Ok(if better == Ordering::Less {
-        multi
+    let multi = if tpus == 1 && single_ok && cost.max_cpu_stages() == 0 {
+        None
     } else {
-        single
-    })
+        optimal_placed_layout(
+            cost,
+            &table,
+            Shape::Replicated(tpus),
+            HOST_STAGE_OVERHEAD_MS,
+        )
+    };
+    match (multi, single_ok) {
+        (None, true) => Ok(single),
+        (None, false) => Err(PlanError::NoTpuLayout { tpus }),
+        (Some(m), false) => Ok(m),
+        (Some(m), true) => {
+            let better =
+                Objective::of_layout(cost, &m).compare(&Objective::of_layout(cost, &single));
+            Ok(if better == Ordering::Less { m } else { single })
+        }
+    }
 }

@@ -55,6 +55,11 @@ pub struct PlanReport {
     pub speedup_vs_one_tpu: f64,
     /// The `params` bottleneck over this one.
     pub speedup_vs_params: f64,
+    /// The Edge TPU compiler's own placement of the whole model on one TPU (one Edge TPU
+    /// subgraph, everything else on the CPU), ms.
+    pub compiler_ms: f64,
+    /// The compiler's own placement over this bottleneck.
+    pub speedup_vs_compiler: f64,
 }
 
 impl PlanReport {
@@ -90,6 +95,8 @@ impl PlanReport {
             params_bottleneck_ms: s.params_bottleneck_ms,
             speedup_vs_one_tpu: s.speedup_vs_one_tpu,
             speedup_vs_params: s.speedup_vs_params,
+            compiler_ms: s.compiler_ms,
+            speedup_vs_compiler: s.speedup_vs_compiler,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! What the search strategies optimise: a cost per candidate segment, and the objective of a
 //! whole plan.
 
-use super::layout::Layout;
+use super::layout::{Device, Layout};
 use crate::cost::pipeline::{host_overhead_ms, stage_interval_ms};
 use serde::Serialize;
 use std::cmp::Ordering;
@@ -53,6 +53,70 @@ pub trait SegmentCostFn {
             .collect();
         (self.row(start), links)
     }
+
+    /// True when positions `range` can be one Edge TPU segment that the Edge TPU compiler maps
+    /// whole (float ends apart, see [`Sides`](super::sides::Sides)). True by default.
+    fn tpu_feasible(&self, _range: Range<usize>) -> bool {
+        true
+    }
+
+    /// The candidate Edge TPU segments from `start`, as the search's table holds them: the
+    /// [`SegmentCostFn::row`] with infinity where [`SegmentCostFn::tpu_feasible`] is false,
+    /// and with `links` the matching `link_ms` row (else empty). The default calls the others.
+    fn tpu_rows(&self, start: usize, links: bool) -> (Vec<f64>, Vec<f64>) {
+        let (mut row, link) = if links {
+            self.rows(start)
+        } else {
+            (self.row(start), Vec::new())
+        };
+        for (i, t) in row.iter_mut().enumerate() {
+            if !self.tpu_feasible(start..start + i + 1) {
+                *t = f64::INFINITY;
+            }
+        }
+        (row, link)
+    }
+
+    /// Host time of a CPU stage running positions `range` on one core, ms; `None` when the
+    /// plan has no CPU stages (the default).
+    fn cpu_ms(&self, _range: Range<usize>) -> Option<f64> {
+        None
+    }
+
+    /// Most CPU stages a plan may have (0 by default: every stage on the Edge TPU).
+    fn max_cpu_stages(&self) -> usize {
+        0
+    }
+
+    /// Host cores the CPU stages share (1 by default); see [`cpu_contention`].
+    fn host_cores(&self) -> usize {
+        1
+    }
+
+    /// The maximal runs of positions the Edge TPU maps (1 by default: all of them).
+    fn tpu_runs(&self) -> usize {
+        1
+    }
+
+    /// The first position `>= start` the Edge TPU maps (`start` by default: all of them).
+    fn next_tpu_position(&self, start: usize) -> usize {
+        start
+    }
+}
+
+/// True when a plan for `tpus` Edge TPUs may run positions `range` as a CPU stage: always when
+/// the model has more runs of Edge TPU operators than there are TPUs (some run must then go to
+/// the CPU, as in the compiler's own "one TPU with the CPU tail"), else only when `range` holds
+/// no operator the Edge TPU maps (float ends and CPU operators).
+pub fn cpu_stage_allowed(cost: &dyn SegmentCostFn, range: Range<usize>, tpus: usize) -> bool {
+    cost.tpu_runs() > tpus || cost.next_tpu_position(range.start) >= range.end
+}
+
+/// The factor by which `stages` CPU stages sharing `cores` host cores slow each other down:
+/// `max(1, stages / cores)`. Up to one stage per core each runs at full speed; beyond that the
+/// cores are time-shared evenly, so every CPU stage takes `stages / cores` times as long.
+pub fn cpu_contention(stages: usize, cores: usize) -> f64 {
+    (stages as f64 / cores.max(1) as f64).max(1.0)
 }
 
 pub use tpupipe_runtime::plan::Strategy;
@@ -98,14 +162,19 @@ impl Objective {
         Objective::of_layout(cost, &Layout::pipeline(cuts.to_vec()))
     }
 
-    /// Evaluates a layout (cuts as for [`Objective::of`], replicas at least 1) on `cost`.
+    /// Evaluates a layout (cuts as for [`Objective::of`], replicas at least 1) on `cost`. A
+    /// CPU stage costs [`SegmentCostFn::cpu_ms`] times the [`cpu_contention`] of the layout's
+    /// CPU stages (infinite when `cost` has no CPU stages); host overhead counts every worker.
     pub fn of_layout(cost: &dyn SegmentCostFn, layout: &Layout) -> Objective {
-        let stages = stage_times(cost, &layout.cuts);
-        let host = host_overhead_ms(layout.tpus());
+        let stages = layout_stage_times(cost, layout);
+        let host = host_overhead_ms(layout.workers());
+        let ranges = segment_ranges(&layout.cuts, cost.len());
         let wire_ms: f64 = if cost.shared_link() {
-            segment_ranges(&layout.cuts, cost.len())
+            ranges
                 .into_iter()
-                .map(|r| cost.link_ms(r))
+                .enumerate()
+                .filter(|(i, _)| layout.device(*i) == Device::EdgeTpu)
+                .map(|(_, r)| cost.link_ms(r))
                 .sum()
         } else {
             0.0
@@ -140,10 +209,16 @@ pub(crate) fn segment_ranges(cuts: &[usize], len: usize) -> Vec<Range<usize>> {
     bounds.windows(2).map(|w| w[0]..w[1]).collect()
 }
 
-/// Each segment's stage time.
-pub(crate) fn stage_times(cost: &dyn SegmentCostFn, cuts: &[usize]) -> Vec<f64> {
-    segment_ranges(cuts, cost.len())
+/// Each segment's stage time in `layout`: [`SegmentCostFn::stage_ms`] on the Edge TPU, the
+/// contended [`SegmentCostFn::cpu_ms`] on the CPU.
+pub(crate) fn layout_stage_times(cost: &dyn SegmentCostFn, layout: &Layout) -> Vec<f64> {
+    let factor = cpu_contention(layout.cpu_stages(), cost.host_cores());
+    segment_ranges(&layout.cuts, cost.len())
         .into_iter()
-        .map(|r| cost.stage_ms(r))
+        .enumerate()
+        .map(|(i, r)| match layout.device(i) {
+            Device::EdgeTpu => cost.stage_ms(r),
+            Device::Cpu => cost.cpu_ms(r).map_or(f64::INFINITY, |ms| ms * factor),
+        })
         .collect()
 }

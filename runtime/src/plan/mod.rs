@@ -57,10 +57,11 @@ pub struct Plan {
     pub model: String,
     /// SHA-256 of the model file, lowercase hex.
     pub model_sha256: String,
-    /// Number of segments (one TPU each, unless `tpus_used` says otherwise).
+    /// Number of segments (one TPU each, unless `tpus_used` says otherwise). Plans from
+    /// before CPU stages existed put every segment on a TPU; see [`Segment::device`].
     pub tpus: usize,
-    /// TPUs used in total when some segment is replicated (see [`Segment::replicas`]);
-    /// absent when every segment has one TPU.
+    /// Edge TPUs used in total when some segment is replicated (see [`Segment::replicas`]) or
+    /// runs on the CPU (CPU stages not counted); absent when every segment has one TPU.
     #[cfg_attr(
         feature = "serde",
         serde(default, skip_serializing_if = "Option::is_none")
@@ -137,6 +138,19 @@ pub struct Plan {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub speedup_vs_params: Option<f64>,
+    /// Predicted time of the Edge TPU compiler's own placement of the whole model on one TPU
+    /// (its one Edge TPU subgraph, everything else on the CPU), ms.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub compiler_ms: Option<f64>,
+    /// The compiler's own placement's predicted time over this plan's bottleneck.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub speedup_vs_compiler: Option<f64>,
     /// Number of operators in the model.
     pub op_count: usize,
     /// The model's input tensor names, in model order.

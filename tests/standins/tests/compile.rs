@@ -650,28 +650,49 @@ fn replicated_and_manual_plans_compile_every_segment() {
 }
 
 #[test]
-fn a_segment_left_entirely_on_the_cpu_is_named() {
-    // fc_float_io's last op is the DEQUANTIZE to float: as its own segment nothing maps.
+fn a_given_segment_nothing_of_which_maps_becomes_a_cpu_stage() {
+    // fc_float_io's last op is the DEQUANTIZE to float: as its own segment nothing maps, so the
+    // plan runs it on the CPU instead of sending it to the compiler (which would refuse it).
     let s = Scratch::new();
     let model = fixture("fc_float_io.tflite");
     let ops = Builder::new(&model).load().unwrap().op_count();
-    let e = Builder::new(&model)
+    let o = Builder::new(&model)
         .cuts(vec![ops - 1])
         .out_dir(s.out("out"))
         .cache_dir(s.cache())
         .edgetpu_compiler(s.compiler())
         .compile()
-        .unwrap_err();
-    let msg = e.to_string();
-    assert!(
-        matches!(driver_error(e), DriverError::NothingMapped { .. }),
-        "{msg}"
-    );
-    assert!(
-        msg.starts_with("segment 1 (fc_float_io_segment_1_of_2)"),
-        "{msg}"
-    );
-    assert!(entry_dirs(&s.cache()).is_empty());
+        .unwrap();
+    use tpupipe_runtime::plan::Device;
+    assert_eq!(o.plan.segments[1].device, Some(Device::Cpu));
+    assert_eq!(o.plan.segments[1].edgetpu_file, None);
+    assert_eq!((o.compiles, count(&s.counter())), (1, 1));
+    assert_eq!(o.plan.tpus_used, Some(1));
+}
+
+#[test]
+fn compile_leaves_cpu_stages_uncompiled() {
+    let s = Scratch::new();
+    let model = fixture("cpu_stages/mid_gather.tflite");
+    let o = s.builder(&model, 2, "out").compile().unwrap();
+    let devices: Vec<_> = o.plan.segments.iter().map(|g| g.device()).collect();
+    use tpupipe_runtime::plan::Device;
+    assert_eq!(devices, vec![Device::EdgeTpu, Device::Cpu, Device::EdgeTpu]);
+    // Only the Edge TPU segments go through the compiler.
+    assert_eq!(o.compiles, 2);
+    assert_eq!(count(&s.counter()), 2);
+    assert_eq!((o.reports.len(), o.edgetpu_paths.len()), (2, 2));
+    let dir = o.plan_path.parent().unwrap();
+    for seg in &o.plan.segments {
+        assert!(dir.join(&seg.file).is_file());
+        assert_eq!(seg.edgetpu_file.is_some(), seg.device() == Device::EdgeTpu);
+    }
+    assert!(o.edgetpu_paths.iter().all(|p| p.is_file()));
+    // The cached build reads back the same reports.
+    let again = s.builder(&model, 2, "out2").compile().unwrap();
+    assert!(again.from_cache);
+    assert_eq!(again.reports, o.reports);
+    assert_eq!(again.plan, o.plan);
 }
 
 /// A candidate the compiler crashes on does not fail compile-profiled planning: the range is
