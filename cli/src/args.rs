@@ -130,8 +130,9 @@ pub struct CostArgs {
     #[arg(long, value_enum, default_value_t = HostLinkArg::Dedicated)]
     pub host_link: HostLinkArg,
     /// How the host CPU cost of operators the Edge TPU cannot run is found: measured with
-    /// tpupipe's interpreter on this host (cached), or a host class's documented rates.
-    #[arg(long, value_enum, default_value_t = HostCostArg::Measure)]
+    /// tpupipe's interpreter on this host (cached), or a host class's documented rates (the
+    /// environment variable makes plans reproducible across machines, e.g. in CI).
+    #[arg(long, value_enum, default_value_t = HostCostArg::Measure, env = "TPUPIPE_HOST_COST")]
     pub host_cost: HostCostArg,
 }
 

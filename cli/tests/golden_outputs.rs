@@ -20,7 +20,12 @@ fn record(tpupipe: &tpupipe_testkit::cli::Tpupipe, args: &str) -> String {
         .split_whitespace()
         .map(|a| a.replace("{M}", "tests/models/").replace("{OUT}", out_text))
         .collect();
-    let run = tpupipe.command(&argv).output().unwrap();
+    // Measured host CPU timings differ from run to run; the goldens use the x86-64 rates.
+    let run = tpupipe
+        .command(&argv)
+        .env("TPUPIPE_HOST_COST", "x86-desktop")
+        .output()
+        .unwrap();
     let mut text = String::from_utf8_lossy(&run.stdout).replace(out_text, "{OUT}");
     writeln!(text, "exit {}", run.status.code().unwrap_or(-1)).unwrap();
     let mut files: Vec<_> = std::fs::read_dir(out.path())

@@ -217,6 +217,9 @@ impl Builder {
             Some(n) => model.with_host_cores(n),
             None => model,
         };
+        let placement = self.placement_of(&model)?;
+        let host = self.host_cost_of(&model, &placement, model.host_cores())?;
+        let model = model.with_placement(placement, host);
         match &self.profile {
             Some(path) => model.with_profile(path),
             None => Ok(model),
@@ -233,7 +236,7 @@ impl Builder {
     /// [`Builder::plan`] for a model already loaded (e.g. to plan it several ways).
     pub fn plan_loaded(&self, model: &LoadedModel) -> Result<PlanReport, Error> {
         let (summary, _) = self.summarize(model)?;
-        Ok(PlanReport::new(
+        let mut report = PlanReport::new(
             model.name(),
             model.sha256(),
             model.op_count(),
@@ -241,7 +244,11 @@ impl Builder {
             self.clock,
             self.host_link,
             &summary,
-        ))
+        );
+        if let Some(host) = model.host_cost() {
+            report.host_cost_notes = host.notes().to_vec();
+        }
+        Ok(report)
     }
 
     /// Splits the model: writes `<stem>_segment_<i>_of_<N>.tflite` for each segment and

@@ -25,6 +25,9 @@ pub struct LoadedModel {
     name: String,
     profile: Option<ProfileIndex>,
     host_cores: usize,
+    /// Set by the [`Builder`](crate::Builder) (its runtime version and host-cost setting);
+    /// absent: [`Placement::predict`] and the x86-64 desktop rates.
+    placement: Option<(Placement, HostCost)>,
 }
 
 /// The host cores CPU stages share when not told: the host's available parallelism.
@@ -48,6 +51,7 @@ impl LoadedModel {
             name,
             profile: None,
             host_cores: default_host_cores(),
+            placement: None,
         })
     }
 
@@ -66,12 +70,37 @@ impl LoadedModel {
         self
     }
 
-    /// Where each operator runs ([`Placement::predict`]) and what the host costs (the rates of
-    /// an x86-64 desktop, [`HostClass::X86Desktop`], on the configured cores).
+    /// The host cores CPU stages share.
+    pub fn host_cores(&self) -> usize {
+        self.host_cores
+    }
+
+    /// The same model with a given placement and host cost (the [`Builder`](crate::Builder)
+    /// sets them from its options).
+    pub fn with_placement(mut self, placement: Placement, host: HostCost) -> LoadedModel {
+        self.placement = Some((placement, host));
+        self
+    }
+
+    /// The host cost the plans use, when one was set ([`LoadedModel::with_placement`]).
+    pub fn host_cost(&self) -> Option<&HostCost> {
+        self.placement.as_ref().map(|(_, h)| h)
+    }
+
+    /// Where each operator runs and what the host costs: as set by
+    /// [`LoadedModel::with_placement`], else [`Placement::predict`] and the rates of an x86-64
+    /// desktop ([`HostClass::X86Desktop`]) on the configured cores.
     pub fn stage_placement(&self) -> Result<StagePlacement, Error> {
-        let view = self.file.view()?;
-        let placement = Placement::predict(&view, &self.graph);
-        let host = HostCost::from_rates(&self.graph, HostClass::X86Desktop, self.host_cores);
+        let (placement, host) = match &self.placement {
+            Some((p, h)) => (p.clone(), h.clone()),
+            None => {
+                let view = self.file.view()?;
+                (
+                    Placement::predict(&view, &self.graph),
+                    HostCost::from_rates(&self.graph, HostClass::X86Desktop, self.host_cores),
+                )
+            }
+        };
         Ok(StagePlacement::new(
             Sides::from_placement(&placement, &self.graph),
             host,

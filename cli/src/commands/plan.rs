@@ -159,6 +159,9 @@ pub fn builder(args: &PlanArgs) -> Builder {
 /// Runs `tpupipe plan`.
 pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     let report = builder(&args).plan()?;
+    for note in &report.host_cost_notes {
+        eprintln!("note: {note}");
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -60,6 +60,10 @@ pub struct PlanReport {
     pub compiler_ms: f64,
     /// The compiler's own placement over this bottleneck.
     pub speedup_vs_compiler: f64,
+    /// What the reader should know about the host CPU figures (an operator the interpreter
+    /// cannot time, costed from rates instead); absent when there is nothing to say.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub host_cost_notes: Vec<String>,
 }
 
 impl PlanReport {
@@ -97,6 +101,7 @@ impl PlanReport {
             speedup_vs_params: s.speedup_vs_params,
             compiler_ms: s.compiler_ms,
             speedup_vs_compiler: s.speedup_vs_compiler,
+            host_cost_notes: Vec::new(),
         }
     }
 }
