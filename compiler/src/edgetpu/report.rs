@@ -5,6 +5,7 @@
 use super::discovery::CompilerVersion;
 use super::error::{CpuOp, DriverError};
 use super::invoke::SegmentJob;
+use crate::placement::OpStatus as Status;
 use std::fmt;
 use thiserror::Error;
 use tpupipe_runtime::ByteCount;
@@ -30,57 +31,57 @@ pub enum OpStatus {
     Other(String),
 }
 
-const STATUS_TEXTS: [(&str, OpStatus); 7] = [
-    ("Mapped to Edge TPU", OpStatus::Mapped),
-    (
-        "More than one subgraph is not supported",
-        OpStatus::MoreThanOneSubgraph,
-    ),
-    (
-        "Operation is otherwise supported, but not mapped due to some unspecified limitation",
-        OpStatus::UnspecifiedLimitation,
-    ),
-    (
-        "Operation is working on an unsupported data type",
-        OpStatus::UnsupportedDataType,
-    ),
-    ("Operation not supported", OpStatus::NotSupported),
-    (
-        "Operation version not supported",
-        OpStatus::VersionNotSupported,
-    ),
-    (
-        "Tensor has unsupported rank (up to 3 innermost dimensions mapped)",
-        OpStatus::UnsupportedRank,
-    ),
-];
-
 impl OpStatus {
     /// Reads a status string.
     pub fn from_text(s: &str) -> OpStatus {
         let s = s.trim();
-        STATUS_TEXTS
+        Status::ALL
             .iter()
-            .find(|(t, _)| *t == s)
-            .map(|(_, st)| st.clone())
+            .find(|p| p.text() == s)
+            .map(|&p| OpStatus::from(p))
             .unwrap_or_else(|| OpStatus::Other(s.to_string()))
     }
 
-    /// The compiler's text.
+    /// The placement status this names; `None` for a text the compiler is not known to print.
+    pub fn placement(&self) -> Option<Status> {
+        Some(match self {
+            OpStatus::Mapped => Status::Mapped,
+            OpStatus::MoreThanOneSubgraph => Status::MoreThanOneSubgraph,
+            OpStatus::UnspecifiedLimitation => Status::UnspecifiedLimitation,
+            OpStatus::UnsupportedDataType => Status::UnsupportedDataType,
+            OpStatus::NotSupported => Status::NotSupported,
+            OpStatus::VersionNotSupported => Status::VersionNotSupported,
+            OpStatus::UnsupportedRank => Status::UnsupportedRank,
+            OpStatus::Other(_) => return None,
+        })
+    }
+
+    /// The compiler's text (the placement model's words, [`Status::text`]).
     pub fn text(&self) -> &str {
-        match self {
-            OpStatus::Other(s) => s,
-            known => STATUS_TEXTS
-                .iter()
-                .find(|(_, st)| st == known)
-                .map(|(t, _)| *t)
-                .unwrap_or(""),
+        match (self, self.placement()) {
+            (OpStatus::Other(s), _) => s,
+            (_, Some(p)) => p.text(),
+            (_, None) => "",
         }
     }
 
     /// True for [`OpStatus::Mapped`].
     pub fn is_mapped(&self) -> bool {
         *self == OpStatus::Mapped
+    }
+}
+
+impl From<Status> for OpStatus {
+    fn from(p: Status) -> OpStatus {
+        match p {
+            Status::Mapped => OpStatus::Mapped,
+            Status::MoreThanOneSubgraph => OpStatus::MoreThanOneSubgraph,
+            Status::UnspecifiedLimitation => OpStatus::UnspecifiedLimitation,
+            Status::UnsupportedDataType => OpStatus::UnsupportedDataType,
+            Status::NotSupported => OpStatus::NotSupported,
+            Status::VersionNotSupported => OpStatus::VersionNotSupported,
+            Status::UnsupportedRank => OpStatus::UnsupportedRank,
+        }
     }
 }
 
@@ -689,10 +690,13 @@ DEPTHWISE_CONV_2D              1          Mapped to Edge TPU
 
     #[test]
     fn statuses_round_trip() {
-        for (text, status) in STATUS_TEXTS.iter() {
-            assert_eq!(OpStatus::from_text(text), *status);
-            assert_eq!(status.text(), *text);
+        for p in Status::ALL {
+            let status = OpStatus::from(p);
+            assert_eq!(OpStatus::from_text(p.text()), status);
+            assert_eq!(status.text(), p.text());
+            assert_eq!(status.placement(), Some(p));
         }
+        assert_eq!(OpStatus::from_text("Mapped to Edge TPU"), OpStatus::Mapped);
         assert_eq!(
             OpStatus::from_text("Something new"),
             OpStatus::Other("Something new".into())

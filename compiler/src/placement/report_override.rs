@@ -69,23 +69,13 @@ pub fn log_name(kind: &str) -> &str {
 /// The placement's status for a report status; unknown texts become "unspecified limitation"
 /// with the text kept in the detail.
 fn status_of(s: &report::OpStatus) -> (OpStatus, Option<String>) {
-    use report::OpStatus as R;
-    let status = match s {
-        R::Mapped => OpStatus::Mapped,
-        R::MoreThanOneSubgraph => OpStatus::MoreThanOneSubgraph,
-        R::UnspecifiedLimitation => OpStatus::UnspecifiedLimitation,
-        R::UnsupportedDataType => OpStatus::UnsupportedDataType,
-        R::NotSupported => OpStatus::NotSupported,
-        R::VersionNotSupported => OpStatus::VersionNotSupported,
-        R::UnsupportedRank => OpStatus::UnsupportedRank,
-        R::Other(text) => {
-            return (
-                OpStatus::UnspecifiedLimitation,
-                Some(format!("the compiler said '{text}'")),
-            )
-        }
-    };
-    (status, None)
+    match s.placement() {
+        Some(status) => (status, None),
+        None => (
+            OpStatus::UnspecifiedLimitation,
+            Some(format!("the compiler said '{}'", s.text())),
+        ),
+    }
 }
 
 impl Placement {

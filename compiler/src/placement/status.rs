@@ -24,6 +24,17 @@ pub enum OpStatus {
 }
 
 impl OpStatus {
+    /// Every status, in the order of [`OpStatus`]'s variants.
+    pub const ALL: [OpStatus; 7] = [
+        OpStatus::Mapped,
+        OpStatus::MoreThanOneSubgraph,
+        OpStatus::UnspecifiedLimitation,
+        OpStatus::UnsupportedDataType,
+        OpStatus::NotSupported,
+        OpStatus::VersionNotSupported,
+        OpStatus::UnsupportedRank,
+    ];
+
     /// The status string as the compiler prints it.
     pub fn text(self) -> &'static str {
         match self {

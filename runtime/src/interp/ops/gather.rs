@@ -9,6 +9,23 @@ use crate::dtype::ElementType;
 use crate::interp::error::{EvalError, LoadError};
 use crate::interp::kernel::{Kernel, PrepareCtx};
 
+/// Index `k` of an int16, int32 or (otherwise) int64 index tensor, little-endian. Panics if
+/// `bytes` is shorter than `k + 1` indices (callers check the length first).
+pub(crate) fn read_index(index_type: ElementType, bytes: &[u8], k: usize) -> i64 {
+    match index_type {
+        ElementType::I16 => i64::from(i16::from_le_bytes([bytes[2 * k], bytes[2 * k + 1]])),
+        ElementType::I32 => {
+            let c = &bytes[4 * k..4 * k + 4];
+            i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        }
+        _ => {
+            let mut c = [0u8; 8];
+            c.copy_from_slice(&bytes[8 * k..8 * k + 8]);
+            i64::from_le_bytes(c)
+        }
+    }
+}
+
 struct GatherKernel {
     outer: usize,
     axis_size: usize,
@@ -20,18 +37,7 @@ struct GatherKernel {
 
 impl GatherKernel {
     fn index(&self, bytes: &[u8], k: usize) -> i64 {
-        match self.index_type {
-            ElementType::I16 => i64::from(i16::from_le_bytes([bytes[2 * k], bytes[2 * k + 1]])),
-            ElementType::I32 => {
-                let c = &bytes[4 * k..4 * k + 4];
-                i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            }
-            _ => {
-                let mut c = [0u8; 8];
-                c.copy_from_slice(&bytes[8 * k..8 * k + 8]);
-                i64::from_le_bytes(c)
-            }
-        }
+        read_index(self.index_type, bytes, k)
     }
 }
 

@@ -29,18 +29,7 @@ struct GatherNdKernel {
 
 impl GatherNdKernel {
     fn index(&self, bytes: &[u8], k: usize) -> i64 {
-        match self.index_type {
-            ElementType::I16 => i64::from(i16::from_le_bytes([bytes[2 * k], bytes[2 * k + 1]])),
-            ElementType::I32 => {
-                let c = &bytes[4 * k..4 * k + 4];
-                i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            }
-            _ => {
-                let mut c = [0u8; 8];
-                c.copy_from_slice(&bytes[8 * k..8 * k + 8]);
-                i64::from_le_bytes(c)
-            }
-        }
+        super::gather::read_index(self.index_type, bytes, k)
     }
 }
 
