@@ -26,7 +26,12 @@ fn tpupipe(args: &[&str]) -> (bool, String, String) {
 }
 
 /// The fixture models and the position of their unmapped operator.
-const MODELS: [(&str, usize); 3] = [("mid_gather", 2), ("mid_softmax", 2), ("mid_argmax", 2)];
+const MODELS: [(&str, usize); 4] = [
+    ("mid_gather", 2),
+    ("mid_softmax", 2),
+    ("mid_argmax", 2),
+    ("mid_cast", 4),
+];
 
 #[test]
 fn plan_puts_the_unmapped_operator_in_a_cpu_stage_between_two_tpu_segments() {
