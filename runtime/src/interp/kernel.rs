@@ -204,6 +204,20 @@ pub fn as_i16(bytes: &[u8]) -> Result<&[i16], EvalError> {
 pub fn as_i16_mut(bytes: &mut [u8]) -> Result<&mut [i16], EvalError> {
     cast_mut(bytes)
 }
+/// Input `k` of an operator at evaluation, or `what` as the error (an absent optional input
+/// or a short input list).
+pub fn eval_input<'b>(
+    inputs: &[Option<&'b [u8]>],
+    k: usize,
+    what: &str,
+) -> Result<&'b [u8], EvalError> {
+    inputs
+        .get(k)
+        .copied()
+        .flatten()
+        .ok_or_else(|| EvalError(what.to_string()))
+}
+
 /// Views aligned bytes as `i32`.
 pub fn as_i32(bytes: &[u8]) -> Result<&[i32], EvalError> {
     cast(bytes)

@@ -25,7 +25,7 @@
 use super::broadcast::Broadcast;
 use crate::dtype::ElementType;
 use crate::interp::error::{EvalError, LoadError};
-use crate::interp::kernel::{Kernel, PrepareCtx};
+use crate::interp::kernel::{eval_input, Kernel, PrepareCtx};
 use crate::schema::{ActivationFunctionType, BuiltinOperator};
 
 /// The operation of one kernel.
@@ -283,16 +283,8 @@ impl<T: Elem> Kernel for ArithKernel<T> {
         inputs: &[Option<&[u8]>],
         outputs: &mut [&mut [u8]],
     ) -> Result<(), EvalError> {
-        let a = inputs
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| EvalError("missing first input".into()))?;
-        let b = inputs
-            .get(1)
-            .copied()
-            .flatten()
-            .ok_or_else(|| EvalError("missing second input".into()))?;
+        let a = eval_input(inputs, 0, "missing first input")?;
+        let b = eval_input(inputs, 1, "missing second input")?;
         let a = T::view(a)?;
         let b = T::view(b)?;
         let out = T::view_mut(

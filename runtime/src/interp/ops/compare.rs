@@ -7,7 +7,7 @@
 use super::broadcast::Broadcast;
 use crate::dtype::ElementType;
 use crate::interp::error::{EvalError, LoadError};
-use crate::interp::kernel::{as_f32, as_i32, as_i64, Kernel, PrepareCtx};
+use crate::interp::kernel::{as_f32, as_i32, as_i64, eval_input, Kernel, PrepareCtx};
 use crate::schema::BuiltinOperator;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,16 +68,8 @@ impl Kernel for CompareKernel {
         inputs: &[Option<&[u8]>],
         outputs: &mut [&mut [u8]],
     ) -> Result<(), EvalError> {
-        let a = inputs
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| EvalError("missing first input".into()))?;
-        let b = inputs
-            .get(1)
-            .copied()
-            .flatten()
-            .ok_or_else(|| EvalError("missing second input".into()))?;
+        let a = eval_input(inputs, 0, "missing first input")?;
+        let b = eval_input(inputs, 1, "missing second input")?;
         let out = outputs
             .get_mut(0)
             .ok_or_else(|| EvalError("missing output".into()))?;

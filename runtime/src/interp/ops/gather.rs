@@ -7,7 +7,7 @@
 use super::movement::{element_size, normalize_axis, require_same_quant, require_shape};
 use crate::dtype::ElementType;
 use crate::interp::error::{EvalError, LoadError};
-use crate::interp::kernel::{Kernel, PrepareCtx};
+use crate::interp::kernel::{eval_input, Kernel, PrepareCtx};
 
 /// Index `k` of an int16, int32 or (otherwise) int64 index tensor, little-endian. Panics if
 /// `bytes` is shorter than `k + 1` indices (callers check the length first).
@@ -47,16 +47,8 @@ impl Kernel for GatherKernel {
         inputs: &[Option<&[u8]>],
         outputs: &mut [&mut [u8]],
     ) -> Result<(), EvalError> {
-        let params = inputs
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| EvalError("GATHER params input is missing".into()))?;
-        let indices = inputs
-            .get(1)
-            .copied()
-            .flatten()
-            .ok_or_else(|| EvalError("GATHER indices input is missing".into()))?;
+        let params = eval_input(inputs, 0, "GATHER params input is missing")?;
+        let indices = eval_input(inputs, 1, "GATHER indices input is missing")?;
         let out = outputs
             .get_mut(0)
             .ok_or_else(|| EvalError("GATHER has no output buffer".into()))?;

@@ -9,7 +9,7 @@
 use super::movement::{element_size, require_same_quant, require_shape, strides_of};
 use crate::dtype::ElementType;
 use crate::interp::error::{EvalError, LoadError};
-use crate::interp::kernel::{Kernel, PrepareCtx};
+use crate::interp::kernel::{eval_input, Kernel, PrepareCtx};
 
 struct GatherNdKernel {
     /// Number of gathered slices (product of `indices.shape[..-1]`).
@@ -39,16 +39,8 @@ impl Kernel for GatherNdKernel {
         inputs: &[Option<&[u8]>],
         outputs: &mut [&mut [u8]],
     ) -> Result<(), EvalError> {
-        let params = inputs
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| EvalError("GATHER_ND params input is missing".into()))?;
-        let indices = inputs
-            .get(1)
-            .copied()
-            .flatten()
-            .ok_or_else(|| EvalError("GATHER_ND indices input is missing".into()))?;
+        let params = eval_input(inputs, 0, "GATHER_ND params input is missing")?;
+        let indices = eval_input(inputs, 1, "GATHER_ND indices input is missing")?;
         let out = outputs
             .get_mut(0)
             .ok_or_else(|| EvalError("GATHER_ND has no output buffer".into()))?;
